@@ -125,6 +125,8 @@ public:
   virtual void send_text(std::string frame) = 0;
   /// Closes the socket with a websocket close code.
   virtual void close(int code, std::string reason) = 0;
+  /// Drops the TCP connection abruptly, with no close frame (a network failure, for fault injection).
+  virtual void drop() = 0;
 };
 
 /// A simulated product: its REST API and its part of the control API.
@@ -139,7 +141,10 @@ public:
   virtual http_response handle_control(const http_request& req) = 0;
   /// Loads users, rooms, projects ... from this system's section of the seed file.
   virtual void load_seed(const json& section) = 0;
-  /// Called about once a second by the server (heartbeats, timers). `now_ms` comes from the clock_source.
+  /// The externally visible base URL ("http://127.0.0.1:3000"), used in `self` links, permalinks, `next`.
+  /// Called after load_seed when the listen address differs from the seed's.
+  virtual void set_base_url(std::string url) = 0;
+  /// Called about once a second by the server (heartbeats, retries); time comes from the clock_source.
   virtual void tick() {}
 };
 
