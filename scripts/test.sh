@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): set up, build, run every test.
+#   1. unit tests (ctest: domain, config, io, storage, simulator modules)
+#   2. the CLI's end-to-end script against the real dutydesk binary
+#   3. the conformance suite: the simulator driven by official clients (npm) and Prism on Atlassian's spec
+#   4. the whole unit suite again under ASan+UBSan
+# --fast skips 4 (for the edit-build-test loop; CI always runs everything).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+fast=0
+[[ "${1:-}" == "--fast" ]] && fast=1
+
+"$root/scripts/setup.sh"
+start=$(date +%s)
+passed=0
+failed=0
+count() {  # count <passed> <failed>
+  passed=$((passed + $1))
+  failed=$((failed + $2))
+}
+ctest_counts() {  # parses ctest's "N% tests passed, F tests failed out of T"
+  local line total fails
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$1" | tail -1)
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  fails=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  count $((total - fails)) "$fails"
+}
+logdir="$root/build/test-logs"
+
+echo "== build"
+"$root/scripts/build.sh" "$root/build"
+mkdir -p "$logdir"
+
+echo "== unit tests"
+rc=0
+ctest --test-dir "$root/build" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest.log" || rc=1
+ctest_counts "$logdir/ctest.log"
+
+echo "== CLI"
+if bash "$root/tests/cli/check_config.sh" "$root/build/app/dutydesk" 2>&1 | tee "$logdir/cli.log"; then :; else rc=1; fi
+line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/cli.log" | tail -1 || true)
+[[ -n "$line" ]] && count "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" || { count 0 1; rc=1; }
+
+echo "== conformance (official clients and specs)"
+if bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim" 2>&1 | tee "$logdir/conformance.log"; then :; else rc=1; fi
+cp=$(grep -E "^# pass [0-9]+" "$logdir/conformance.log" | tail -1 | awk '{print $3}' || true)
+cf=$(grep -E "^# fail [0-9]+" "$logdir/conformance.log" | tail -1 | awk '{print $3}' || true)
+if [[ -n "$cp" ]]; then count "$cp" "${cf:-0}"; else count 0 1; rc=1; fi
+
+if [[ $fast -eq 0 ]]; then
+  echo "== unit tests under ASan+UBSan"
+  "$root/scripts/build.sh" "$root/build-asan" -DDUTYDESK_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$root/build-asan" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest-asan.log" || rc=1
+  ctest_counts "$logdir/ctest-asan.log"
+fi
+
+echo "== done in $(( $(date +%s) - start )) s"
+echo "total: $passed passed, $failed failed"
+[[ $rc -eq 0 && $failed -eq 0 ]]
