@@ -1,0 +1,71 @@
+// dutydesk's command line. Argument parsing only: the commands live in config/commands.hpp.
+
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/commands.hpp"
+
+#ifndef DUTYDESK_VERSION
+#error "DUTYDESK_VERSION must be defined (app/CMakeLists.txt)"
+#endif
+
+namespace cfg = dutydesk::config;
+
+int main(int argc, char** argv) {
+  CLI::App app{"dutydesk: turns Rocket.Chat support-channel messages into tracked requests", "dutydesk"};
+  app.require_subcommand(1);
+
+  std::string config_path;
+  auto add_config = [&](CLI::App* cmd) {
+    cmd->add_option("-c,--config", config_path, "YAML configuration file")->required();
+  };
+  auto* serve = app.add_subcommand("serve", "Run the service");
+  add_config(serve);
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file and exit");
+  add_config(check);
+  auto* report = app.add_subcommand("report", "Print a report of requests");
+  add_config(report);
+  std::string since, until, format = "table";
+  report->add_option("--since", since, "First day, YYYY-MM-DD");
+  report->add_option("--until", until, "Last day, YYYY-MM-DD");
+  report->add_option("--format", format, "Output format")->check(CLI::IsMember({"csv", "json", "table"}));
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11's own codes are 100+; usage errors are 2, as for most Unix tools.
+    return app.exit(e) == 0 ? cfg::exit_code::ok : cfg::exit_code::usage;
+  }
+
+  auto env = cfg::process_env();
+  if (*version) {
+    std::cout << "dutydesk " << DUTYDESK_VERSION << '\n';
+    return cfg::exit_code::ok;
+  }
+  if (*check)
+    return cfg::check_config(config_path, env, std::cout, std::cerr);
+  if (*report) {
+    auto window = cfg::parse_report_window(since, until);
+    if (!window) {
+      std::cerr << window.error() << "\nRun with --help for more information.\n";
+      return cfg::exit_code::usage;
+    }
+    if (!cfg::load_and_report(config_path, env, std::cerr))
+      return cfg::exit_code::invalid_config;
+    std::cerr << "dutydesk report: the configuration is valid, but the report is not built yet\n";
+    return cfg::exit_code::not_implemented;
+  }
+  if (*serve) {
+    auto loaded = cfg::load_and_report(config_path, env, std::cerr);
+    if (!loaded)
+      return cfg::exit_code::invalid_config;
+    spdlog::info("dutydesk loads {}: {}", config_path, cfg::redacted_summary(*loaded));
+    std::cerr << "dutydesk serve: the configuration is valid, but the request lifecycle is not built yet; exiting\n";
+    return cfg::exit_code::not_implemented;
+  }
+  return cfg::exit_code::usage;
+}

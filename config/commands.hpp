@@ -1,0 +1,40 @@
+#pragma once
+// The CLI's commands as plain functions over streams, so tests can run them without a process. app/main.cpp only
+// parses arguments (CLI11) and calls these.
+
+#include <chrono>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "config/load.hpp"
+#include "domain/parsed.hpp"
+
+namespace dutydesk::config {
+
+/// Exit codes of the dutydesk binary.
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int invalid_config = 1;  // check-config found problems (or the file cannot be read)
+inline constexpr int usage = 2;           // bad command line
+inline constexpr int not_implemented = 3; // the command's behaviour is not built yet
+} // namespace exit_code
+
+/// Loads `path` and prints every diagnostic as `FILE:LINE:COL: message` to `err`; the config when there were none.
+std::optional<config> load_and_report(const std::string& path, const env_lookup& env, std::ostream& err);
+
+/// `dutydesk check-config`: prints "PATH: ok" and the redacted summary to `out` and returns 0, or prints the
+/// diagnostics to `err` and returns 1.
+int check_config(const std::string& path, const env_lookup& env, std::ostream& out, std::ostream& err);
+
+/// The date range of `dutydesk report`; unset ends are open.
+struct report_window {
+  std::optional<std::chrono::year_month_day> since;
+  std::optional<std::chrono::year_month_day> until;
+};
+
+/// Parses --since/--until ("" when not given): each YYYY-MM-DD, and since <= until. The error names the option.
+domain::parsed<report_window> parse_report_window(const std::string& since, const std::string& until);
+
+} // namespace dutydesk::config

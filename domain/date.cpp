@@ -1,0 +1,33 @@
+#include "domain/date.hpp"
+
+#include <cstdio>
+
+namespace dutydesk::domain {
+
+parsed<std::chrono::year_month_day> parse_date(std::string_view text) {
+  auto digits = [&](std::size_t from, std::size_t count) {
+    int value = 0;
+    for (std::size_t i = from; i < from + count; ++i)
+      value = value * 10 + (text[i] - '0');
+    return value;
+  };
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-')
+    return parse_error{"expected a date as YYYY-MM-DD"};
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (text[i] < '0' || text[i] > '9')
+      return parse_error{"expected a date as YYYY-MM-DD"};
+  std::chrono::year_month_day d{std::chrono::year{digits(0, 4)}, std::chrono::month{static_cast<unsigned>(digits(5, 2))},
+                                std::chrono::day{static_cast<unsigned>(digits(8, 2))}};
+  if (!d.ok())
+    return parse_error{"no such day in the calendar"};
+  return d;
+}
+
+std::string to_string(const std::chrono::year_month_day& d) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02u", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                static_cast<unsigned>(d.day()));
+  return buffer;
+}
+
+} // namespace dutydesk::domain
