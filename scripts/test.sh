@@ -2,7 +2,7 @@
 # The test command (README, .ci/run): set up, build, run every test.
 #   1. unit tests (ctest: domain, config, io, storage, simulator modules)
 #   2. the CLI's end-to-end script against the real dutydesk binary
-#   3. the conformance suite: the simulator driven by official clients (npm) and Prism on Atlassian's spec
+#   3. the simulator end to end (tests/e2e) and the conformance suite: the simulator driven by official clients (npm) and Prism on Atlassian's spec
 #   4. the whole unit suite again under ASan+UBSan
 # --fast skips 4 (for the edit-build-test loop; CI always runs everything).
 set -euo pipefail
@@ -20,7 +20,12 @@ count() {  # count <passed> <failed>
 }
 ctest_counts() {  # parses ctest's "N% tests passed, F tests failed out of T"
   local line total fails
-  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$1" | tail -1)
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$1" | tail -1 || true)
+  if [[ -z "$line" ]]; then
+    count 0 1
+    rc=1
+    return
+  fi
   total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
   fails=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
   count $((total - fails)) "$fails"
@@ -41,11 +46,21 @@ if bash "$root/tests/cli/check_config.sh" "$root/build/app/dutydesk" 2>&1 | tee 
 line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/cli.log" | tail -1 || true)
 [[ -n "$line" ]] && count "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" || { count 0 1; rc=1; }
 
+node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts its "# pass/# fail" lines
+  local name=$1
+  shift
+  if "$@" 2>&1 | tee "$logdir/$name.log"; then :; else rc=1; fi
+  local p f
+  p=$(grep -E "^# pass [0-9]+" "$logdir/$name.log" | tail -1 | awk '{print $3}' || true)
+  f=$(grep -E "^# fail [0-9]+" "$logdir/$name.log" | tail -1 | awk '{print $3}' || true)
+  if [[ -n "$p" ]]; then count "$p" "${f:-0}"; else count 0 1; rc=1; fi
+}
+
+echo "== simulator end to end (real binary, loopback)"
+node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim"
+
 echo "== conformance (official clients and specs)"
-if bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim" 2>&1 | tee "$logdir/conformance.log"; then :; else rc=1; fi
-cp=$(grep -E "^# pass [0-9]+" "$logdir/conformance.log" | tail -1 | awk '{print $3}' || true)
-cf=$(grep -E "^# fail [0-9]+" "$logdir/conformance.log" | tail -1 | awk '{print $3}' || true)
-if [[ -n "$cp" ]]; then count "$cp" "${cf:-0}"; else count 0 1; rc=1; fi
+node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim"
 
 if [[ $fast -eq 0 ]]; then
   echo "== unit tests under ASan+UBSan"
