@@ -17,18 +17,19 @@ bool is_ipv6_char(char c) {
 
 /// Parses a decimal port; `allow_zero` for listen addresses.
 parsed<std::uint16_t> parse_port(std::string_view text, bool allow_zero) {
+  auto range = allow_zero ? "port must be a number from 0 to 65535" : "port must be a number from 1 to 65535";
   if (text.empty())
     return parse_error{"missing port after ':'"};
   if (text.size() > 5)
-    return parse_error{"port must be a number from 1 to 65535"};
+    return parse_error{range};
   unsigned value = 0;
   for (char c : text) {
     if (!is_digit(c))
-      return parse_error{"port must be a number from 1 to 65535"};
+      return parse_error{range};
     value = value * 10 + static_cast<unsigned>(c - '0');
   }
   if (value > 65535 || (value == 0 && !allow_zero))
-    return parse_error{allow_zero ? "port must be a number from 0 to 65535" : "port must be a number from 1 to 65535"};
+    return parse_error{range};
   return static_cast<std::uint16_t>(value);
 }
 
