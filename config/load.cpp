@@ -301,6 +301,9 @@ public:
 private:
   std::string file_;
   const env_lookup& env_;
+  // False when a status item was dropped (bad or missing id): checks over the whole list, and references to
+  // unknown ids, would then report follow-on errors of the one already reported.
+  bool statuses_complete_ = true;
 
   // -- structure ---------------------------------------------------------------------------------------------------
 
@@ -706,6 +709,8 @@ private:
     for (const auto& st : cfg.statuses)
       ids.push_back(st.id);
     const auto* st = cfg.find_status(v.value);
+    if (!st && !statuses_complete_)
+      return;
     if (!st) {
       auto message = v.path + ": unknown status id" + quote(v);
       if (auto guess = v.secret ? std::nullopt : closest(v.value, ids))
@@ -734,8 +739,10 @@ private:
     std::vector<int> lines; // of each accepted id, for "first at line"
     for (const auto& [node, path] : *items) {
       auto s = item_section(node, path, list_mark, {"id", "label", "emoji", "jira_status", "final"});
-      if (!s)
+      if (!s) {
+        statuses_complete_ = false;
         continue;
+      }
       status_config st;
       auto id = text(*s, "id", true);
       if (id) {
@@ -760,20 +767,25 @@ private:
       }
       text_into(*s, "jira_status", st.jira_status);
       boolean(*s, "final", st.final);
-      if (!id)
+      if (!id) {
+        statuses_complete_ = false;
         continue;
+      }
       st.id = id->value;
       lines.push_back(id->mark.line + 1);
       cfg.statuses.push_back(std::move(st));
     }
     if (cfg.statuses.empty())
       return;
+    cfg.initial_status = cfg.statuses.front().id;
+    auto initial = text(top, "initial_status", false);
+    if (initial)
+      status_reference(*initial, cfg.initial_status);
+    if (!statuses_complete_)
+      return;
     if (std::none_of(cfg.statuses.begin(), cfg.statuses.end(), [](const auto& st) { return st.final; }))
       error(list_mark, "statuses: at least one status needs final: true");
-    cfg.initial_status = cfg.statuses.front().id;
-    if (auto v = text(top, "initial_status", false))
-      status_reference(*v, cfg.initial_status);
-    else if (cfg.statuses.front().final && !top.has("initial_status"))
+    else if (!top.has("initial_status") && cfg.statuses.front().final)
       error(list_mark, "statuses: the first status is final; put an open status first or set initial_status");
   }
 
