@@ -1,6 +1,7 @@
 // DDP heartbeat survival with the OFFICIAL @rocket.chat/ddp-client: stay idle until the server pings, let the
 // client library answer with its own pong, and check that the session is still alive afterwards.
 // Expected behaviour: rocketchat.md §2.2 (server pings an idle client; Meteor ~15 s, ddp-streamer 30 s).
+// The client's own 30 s heartbeat timer is disabled so the server's ping is observed deterministically.
 // Kept in its own file so its idle wait runs in parallel with the other files.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,10 @@ describe('DDP heartbeat with @rocket.chat/ddp-client', () => {
   test('the server pings an idle client, the client pongs, and the session survives', { timeout: 60000 }, async () => {
     const c = await connectDdp('heartbeat');
     await withTimeout(c.sdk.account.loginWithToken(BOT.tokens[0]), 10000, 'login');
+    // The library's own heartbeat pings after 30 s without server traffic, which would race the server's ping (and
+    // could reset a server's idle timer forever). Switch only that timer off; pong handling stays the library's.
+    c.sdk.timeoutControl.stop();
+    c.sdk.timeoutControl.reset = () => {};
     const from = c.frames.mark();
     const ping = await c.frames.waitFor((f) => f.msg === 'ping', SERVER_PING_WITHIN_MS, 'a server-initiated ping', from);
     // The client library answers pings itself (MinimalDDPClient.handleMessage → pong, echoing an id if given).
