@@ -39,6 +39,14 @@ std::string show(const config& cfg, const std::string& path, const std::string& 
   return cfg.from_env.count(path) != 0 ? "***" : value;
 }
 
+/// A status id; "***" when that status's id came from the environment.
+std::string show_status(const config& cfg, const std::string& id) {
+  for (std::size_t i = 0; i < cfg.statuses.size(); ++i)
+    if (cfg.statuses[i].id == id)
+      return show(cfg, "statuses[" + std::to_string(i) + "].id", id);
+  return id;
+}
+
 std::string show_url(const config& cfg, const std::string& path, const std::string& value) {
   return cfg.from_env.count(path) != 0 ? "***" : domain::redact_url_text(value);
 }
@@ -59,7 +67,7 @@ std::string redacted_summary(const config& cfg) {
     if (s.final)
       out += " (final)";
   }
-  out += "; initial: " + show(cfg, "initial_status", cfg.initial_status);
+  out += "; initial: " + show_status(cfg, cfg.initial_status);
   out += "; channels: ";
   for (std::size_t i = 0; i < cfg.channels.size(); ++i) {
     const auto& c = cfg.channels[i];
@@ -71,7 +79,7 @@ std::string redacted_summary(const config& cfg) {
     out += ", jira " + show(cfg, path + ".jira.project", c.jira.project) + "/" +
            show(cfg, path + ".jira.issue_type", c.jira.issue_type);
     out += ", remind " + show(cfg, path + ".remind_after", domain::format_duration(c.remind_after));
-    out += ", default " + show(cfg, path + ".default_status", c.default_status) + ")";
+    out += ", default " + show_status(cfg, c.default_status) + ")";
   }
   out += "; rocketchat: " + show_url(cfg, "rocketchat.url", cfg.rocketchat.url) + " (" +
          std::string{to_string(cfg.rocketchat.auth)} + " auth)";

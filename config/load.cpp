@@ -454,16 +454,23 @@ private:
       out = v->value;
   }
 
-  void boolean(const section& s, std::string_view key, bool& out) {
-    auto v = field(s, key, false);
+  /// Reads an optional boolean into `out`; false when the value was invalid (reported).
+  bool boolean(const section& s, std::string_view key, bool& out) {
+    const auto* e = s.find(key);
+    if (!e)
+      return true;
+    auto v = read(e->value, e->key_node.Mark(), s.child(key), false);
     if (!v)
-      return;
+      return false;
     if (v->value == "true" || v->value == "True" || v->value == "TRUE")
       out = true;
     else if (v->value == "false" || v->value == "False" || v->value == "FALSE")
       out = false;
-    else
+    else {
       error(v->mark, v->path + ": expected true or false, got" + quote(*v));
+      return false;
+    }
+    return true;
   }
 
   /// A positive duration at `key`.
@@ -705,15 +712,20 @@ private:
 
   /// `v` must name a configured status that is not final.
   void status_reference(const scalar& v, std::string& out) {
-    keys ids;
-    for (const auto& st : cfg.statuses)
-      ids.push_back(st.id);
+    // Ids that came from ${ENV} are secrets: never suggested, listed as ***.
+    keys ids, suggestible;
+    for (std::size_t i = 0; i < cfg.statuses.size(); ++i) {
+      bool secret = cfg.from_env.count("statuses[" + std::to_string(i) + "].id") != 0;
+      ids.push_back(secret ? "***" : cfg.statuses[i].id);
+      if (!secret)
+        suggestible.push_back(cfg.statuses[i].id);
+    }
     const auto* st = cfg.find_status(v.value);
     if (!st && !statuses_complete_)
       return;
     if (!st) {
       auto message = v.path + ": unknown status id" + quote(v);
-      if (auto guess = v.secret ? std::nullopt : closest(v.value, ids))
+      if (auto guess = v.secret ? std::nullopt : closest(v.value, suggestible))
         message += "; did you mean '" + *guess + "'?";
       else
         message += "; expected one of: " + join(ids);
@@ -766,7 +778,8 @@ private:
           st.emoji = v->value;
       }
       text_into(*s, "jira_status", st.jira_status);
-      boolean(*s, "final", st.final);
+      if (!boolean(*s, "final", st.final))
+        statuses_complete_ = false; // whether it is final is unknown: skip the checks over all statuses
       if (!id) {
         statuses_complete_ = false;
         continue;
@@ -799,7 +812,7 @@ private:
       return;
     }
     struct seen {
-      std::string channel;
+      std::string channel; // for messages: "channel 'name'", or "channels[i]" when the room is a secret
       int line;
     };
     std::map<std::string, seen> rooms, teams, services;
@@ -810,6 +823,7 @@ private:
         continue;
       channel_config ch;
       auto room = text(*s, "room", true);
+      std::string channel_name = path;
       if (room) {
         if (room->value.front() == '#' || has_space(room->value)) {
           error(room->mark, room->path + ": invalid room name" + quote(*room) + ": write the name without '#' or spaces");
@@ -817,16 +831,18 @@ private:
           error(room->mark, room->path + ": room" + quote(*room) + " is listed twice (first at line " +
                               std::to_string(it->second.line) + ")");
         } else {
-          rooms[room->value] = {room->value, room->mark.line + 1};
+          if (!room->secret)
+            channel_name = "channel '" + room->value + "'";
+          rooms[room->value] = {channel_name, room->mark.line + 1};
           ch.room = room->value;
         }
       }
       if (auto team = text(*s, "team", true)) {
         if (auto it = teams.find(team->value); it != teams.end())
-          error(team->mark, team->path + ": team" + quote(*team) + " already owns channel '" + it->second.channel +
-                              "' (line " + std::to_string(it->second.line) + "); a team owns one channel only");
+          error(team->mark, team->path + ": team" + quote(*team) + " already owns " + it->second.channel +
+                              " (line " + std::to_string(it->second.line) + "); a team owns one channel only");
         else
-          teams[team->value] = {ch.room, team->mark.line + 1};
+          teams[team->value] = {channel_name, team->mark.line + 1};
         ch.team = team->value;
       }
       ch.members = names(*s, "members");
@@ -845,10 +861,10 @@ private:
       for (std::size_t i = 0; i < raw_services.size(); ++i) {
         const auto& v = raw_services[i];
         if (auto it = services.find(ch.services[i]); it != services.end())
-          error(v.mark, v.path + ": service" + quote(v) + " is already routed to channel '" + it->second.channel +
-                          "' (line " + std::to_string(it->second.line) + ")");
+          error(v.mark, v.path + ": service" + quote(v) + " is already routed to " + it->second.channel +
+                          " (line " + std::to_string(it->second.line) + ")");
         else
-          services[ch.services[i]] = {ch.room, v.mark.line + 1};
+          services[ch.services[i]] = {channel_name, v.mark.line + 1};
       }
       if (auto o = sub(*s, "oncall", true, {"schedule_id", "fallback"})) {
         text_into(*o, "schedule_id", true, ch.oncall.schedule_id);

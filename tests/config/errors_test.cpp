@@ -162,8 +162,7 @@ TEST(config_errors, wrong_type) {
                                   "  - support\n")),
               ElementsAre("t.yaml:18:5: channels[0]: expected a map, got a single value"));
   EXPECT_THAT(errors(minimal_with("    final: true\n", "    final: yes\n")),
-              ElementsAre("t.yaml:13:1: statuses: at least one status needs final: true",
-                          "t.yaml:16:12: statuses[1].final: expected true or false, got 'yes'"));
+              ElementsAre("t.yaml:16:12: statuses[1].final: expected true or false, got 'yes'"));
 }
 
 TEST(config_errors, channel_room_listed_twice_points_at_the_second) {
