@@ -301,9 +301,11 @@ public:
 private:
   std::string file_;
   const env_lookup& env_;
-  // False when a status item was dropped (bad or missing id): checks over the whole list, and references to
-  // unknown ids, would then report follow-on errors of the one already reported.
+  // Follow-on errors of one already reported are suppressed. statuses_complete_ is false when a status item was
+  // dropped or its `final` is unknown: the checks over the whole list are skipped. status_ids_complete_ is false
+  // when an item's id is missing or invalid: a reference to an unknown id might mean that one, so it is not reported.
   bool statuses_complete_ = true;
+  bool status_ids_complete_ = true;
 
   // -- structure ---------------------------------------------------------------------------------------------------
 
@@ -721,7 +723,7 @@ private:
         suggestible.push_back(cfg.statuses[i].id);
     }
     const auto* st = cfg.find_status(v.value);
-    if (!st && !statuses_complete_)
+    if (!st && !status_ids_complete_)
       return;
     if (!st) {
       auto message = v.path + ": unknown status id" + quote(v);
@@ -752,16 +754,19 @@ private:
     for (const auto& [node, path] : *items) {
       auto s = item_section(node, path, list_mark, {"id", "label", "emoji", "jira_status", "final"});
       if (!s) {
-        statuses_complete_ = false;
+        statuses_complete_ = status_ids_complete_ = false;
         continue;
       }
       status_config st;
       auto id = text(*s, "id", true);
+      if (!id)
+        status_ids_complete_ = false;
       if (id) {
         if (!is_status_id(id->value)) {
           error(id->mark, id->path + ": invalid status id" + quote(*id) +
                             ": use lower-case letters, digits, '_' and '-', starting with a letter");
           id.reset();
+          status_ids_complete_ = false;
         } else if (cfg.find_status(id->value)) {
           auto first = static_cast<std::size_t>(cfg.find_status(id->value) - cfg.statuses.data());
           error(id->mark, id->path + ": status id" + quote(*id) + " is listed twice (first at line " +

@@ -300,4 +300,8 @@ TEST(config_errors, a_dropped_status_causes_no_follow_on_errors) {
   // A duplicate that is the only final one is reported once.
   EXPECT_THAT(errors(minimal_with("  - id: done\n", "  - id: open\n")),
               ElementsAre("t.yaml:15:9: statuses[1].id: status id 'open' is listed twice (first at line 14)"));
+  // But a duplicate does not hide an unknown reference: the duplicated id exists anyway.
+  EXPECT_THAT(errors(minimal_with("    final: true\n", "    final: true\n  - id: open\n") + "initial_status: opn\n"),
+              ElementsAre("t.yaml:17:9: statuses[2].id: status id 'open' is listed twice (first at line 14)",
+                          "t.yaml:25:17: initial_status: unknown status id 'opn'; did you mean 'open'?"));
 }
