@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Runs the real dutydesk binary: check-config on good and bad files (exit codes and exact output lines), version,
+# serve/report behaviour and report's argument errors, and that no secret reaches any output.
+# Usage: tests/cli/check_config.sh <path to dutydesk binary>
+# Prints one line per failed check and ends with exactly "N passed, M failed"; exits 1 when M > 0.
+set -euo pipefail
+
+if [[ $# -ne 1 || ! -x "$1" ]]; then
+  echo "usage: $0 <path to dutydesk binary>" >&2
+  exit 2
+fi
+BIN=$1
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DATA=$HERE/../data/config
+DATA=$(cd "$DATA" && pwd)
+SOURCE=$(cd "$HERE/../.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+RC=0
+
+# run ARGS...: runs the binary with a clean, fixed environment; sets RC, writes $TMP/out and $TMP/err.
+run() {
+  set +e
+  env -i PATH=/usr/bin:/bin "${EXTRA_ENV[@]}" "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"
+  RC=$?
+  set -e
+}
+EXTRA_ENV=()
+
+ok() { passed=$((passed + 1)); }
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL: $*"
+}
+
+# expect_rc NAME CODE
+expect_rc() {
+  if [[ $RC -eq $2 ]]; then ok; else fail "$1: exit code $RC, expected $2 (stderr: $(head -c 300 "$TMP/err"))"; fi
+}
+
+# expect_file NAME STREAM EXPECTED: the whole stream (out|err) must equal EXPECTED (plus a final newline).
+expect_file() {
+  local actual
+  actual=$(cat "$TMP/$2")
+  if [[ "$actual" == "$3" ]]; then ok; else
+    fail "$1: $2 differs"
+    diff <(printf '%s\n' "$3") <(printf '%s\n' "$actual") | sed 's/^/    /' || true
+  fi
+}
+
+# expect_line NAME STREAM LINENO EXPECTED
+expect_line() {
+  local actual
+  actual=$(sed -n "${3}p" "$TMP/$2")
+  if [[ "$actual" == "$4" ]]; then ok; else fail "$1: $2 line $3 is '$actual', expected '$4'"; fi
+}
+
+# expect_no NAME TEXT: TEXT appears in neither stream.
+expect_no() {
+  if grep -qF -- "$2" "$TMP/out" "$TMP/err"; then fail "$1: output contains '$2'"; else ok; fi
+}
+
+# -- version --------------------------------------------------------------------------------------------------------
+version=$(sed -n 's/^project(dutydesk VERSION \([0-9.]*\).*/\1/p' "$SOURCE/CMakeLists.txt")
+run version
+expect_rc "version" 0
+expect_file "version" out "dutydesk $version"
+expect_file "version" err ""
+
+# -- check-config on valid files ------------------------------------------------------------------------------------
+run check-config --config "$DATA/minimal.yaml"
+expect_rc "check-config minimal" 0
+expect_line "check-config minimal" out 1 "$DATA/minimal.yaml: ok"
+expect_line "check-config minimal" out 2 "statuses: open, done (final); initial: open; channels: support (team core, jira CORE/Task, remind 4h, default open); rocketchat: http://127.0.0.1:3000 (token auth); jira: http://127.0.0.1:8080 (datacenter, bearer auth); oncall: http://127.0.0.1:8081; storage: sqlite:///var/lib/dutydesk/dutydesk.db; events: off; http: 127.0.0.1:8090; metrics: 127.0.0.1:9464; feedback: off; users: 0; language: en"
+expect_file "check-config minimal" err ""
+expect_no "check-config minimal" "token-not-secret-in-this-test"
+
+EXTRA_ENV=(RC_USER_ID=ENVUSERID1 RC_TOKEN=ENVRCTOKEN2 JIRA_TOKEN=ENVJIRATOKEN3 JIRA_WEBHOOK_SECRET=ENVHOOK4 ONCALL_TOKEN=ENVONCALL5)
+run check-config -c "$DATA/example.yaml"
+expect_rc "check-config example" 0
+expect_file "check-config example" out "$DATA/example.yaml: ok
+statuses: open, in_progress, waiting, done (final); initial: open; channels: cicd-support (team cicd, jira CICD/Task, remind 4h, default open); rocketchat: http://127.0.0.1:3000 (token auth); jira: http://127.0.0.1:8080 (datacenter, bearer auth); oncall: http://127.0.0.1:8081; storage: sqlite:///var/lib/dutydesk/dutydesk.db; events: nats://127.0.0.1:4222 (prefix dutydesk); http: 127.0.0.1:8090; metrics: 127.0.0.1:9464; feedback: on (expire 7d, anonymous); users: 1; language: en"
+expect_file "check-config example" err ""
+for secret in ENVUSERID1 ENVRCTOKEN2 ENVJIRATOKEN3 ENVHOOK4 ENVONCALL5; do
+  expect_no "check-config example" "$secret"
+done
+EXTRA_ENV=()
+
+# -- check-config on invalid files ----------------------------------------------------------------------------------
+run check-config --config "$DATA/example.yaml"
+expect_rc "check-config example without env" 1
+expect_file "check-config example without env" out ""
+expect_file "check-config example without env" err "$DATA/example.yaml:8:12: rocketchat.user_id: environment variable RC_USER_ID is not set
+$DATA/example.yaml:9:15: rocketchat.auth_token: environment variable RC_TOKEN is not set
+$DATA/example.yaml:15:12: jira.auth.token: environment variable JIRA_TOKEN is not set
+$DATA/example.yaml:16:19: jira.webhook_secret: environment variable JIRA_WEBHOOK_SECRET is not set
+$DATA/example.yaml:21:10: oncall.token: environment variable ONCALL_TOKEN is not set"
+
+run check-config --config "$DATA/bad.yaml"
+expect_rc "check-config bad" 1
+expect_file "check-config bad" out ""
+expect_file "check-config bad" err "$DATA/bad.yaml:3:8: rocketchat.url: invalid URL 'ftp://127.0.0.1:3000': scheme must be http or https
+$DATA/bad.yaml:4:12: rocketchat.user_id: environment variable DUTYDESK_TEST_UNSET_VAR is not set
+$DATA/bad.yaml:8:3: unknown key 'flavour' in jira; did you mean 'flavor'?
+$DATA/bad.yaml:19:9: statuses[2].id: status id 'open' is listed twice (first at line 16)
+$DATA/bad.yaml:25:19: channels[0].remind_after: invalid duration '4x': unknown unit (use ms, s, m, h or d)
+$DATA/bad.yaml:26:11: channels[1].room: room 'support' is listed twice (first at line 21)
+$DATA/bad.yaml:30:17: initial_status: unknown status id 'opn'; did you mean 'open'?"
+
+run check-config --config "$DATA/flow-unquoted-env.yaml"
+expect_rc "check-config unquoted \${X} in flow style" 1
+expect_file "check-config unquoted \${X} in flow style" err "$DATA/flow-unquoted-env.yaml:2:72: invalid YAML: end of map flow not found"
+
+run check-config --config "$TMP/missing.yaml"
+expect_rc "check-config missing file" 1
+expect_file "check-config missing file" err "$TMP/missing.yaml:1:1: cannot read file: No such file or directory"
+
+# -- secrets never appear ---------------------------------------------------------------------------------------------
+secrets=(LITRCTOKEN7731 LITRCPASSWORD1193 LITJIRATOKEN2288 LITWEBHOOK4471 LITONCALL5510 LITPGPW9034 LITNATSPW6620
+         LITNATSTOKEN3301 LITRCURLPW0042)
+run check-config --config "$DATA/secrets.yaml"
+expect_rc "check-config secrets" 0
+for s in "${secrets[@]}"; do expect_no "check-config secrets" "$s"; done
+run check-config --config "$DATA/secrets-bad.yaml"
+expect_rc "check-config secrets-bad" 1
+if [[ $(wc -l <"$TMP/err") -ge 6 ]]; then ok; else fail "check-config secrets-bad: expected at least 6 errors"; fi
+for s in "${secrets[@]}"; do expect_no "check-config secrets-bad" "$s"; done
+run serve --config "$DATA/secrets.yaml"
+expect_rc "serve secrets" 3
+if grep -qF "storage: postgresql://dd:***@db:5432/dutydesk" "$TMP/out"; then ok; else fail "serve secrets: no redacted summary logged"; fi
+for s in "${secrets[@]}"; do expect_no "serve secrets" "$s"; done
+
+# -- serve and report -------------------------------------------------------------------------------------------------
+run serve --config "$DATA/minimal.yaml"
+expect_rc "serve" 3
+expect_file "serve" err "dutydesk serve: the configuration is valid, but the request lifecycle is not built yet; exiting"
+run serve --config "$DATA/bad.yaml"
+expect_rc "serve bad config" 1
+expect_line "serve bad config" err 1 "$DATA/bad.yaml:3:8: rocketchat.url: invalid URL 'ftp://127.0.0.1:3000': scheme must be http or https"
+
+run report --config "$DATA/minimal.yaml" --since 2024-05-01 --until 2024-05-31 --format csv
+expect_rc "report" 3
+expect_file "report" err "dutydesk report: the configuration is valid, but the report is not built yet"
+run report --config "$DATA/bad.yaml"
+expect_rc "report bad config" 1
+run report --config "$DATA/minimal.yaml" --since 2024-5-1
+expect_rc "report --since format" 2
+expect_line "report --since format" err 1 "--since: expected a date as YYYY-MM-DD"
+run report --config "$DATA/minimal.yaml" --until 2023-02-29
+expect_rc "report --until day" 2
+expect_line "report --until day" err 1 "--until: no such day in the calendar"
+run report --config "$DATA/minimal.yaml" --since 2024-05-02 --until 2024-05-01
+expect_rc "report since after until" 2
+expect_line "report since after until" err 1 "--since 2024-05-02 is after --until 2024-05-01"
+run report --config "$DATA/minimal.yaml" --format xml
+expect_rc "report --format" 2
+expect_line "report --format" err 1 "--format: xml not in {csv,json,table}"
+
+# -- usage errors -----------------------------------------------------------------------------------------------------
+run check-config
+expect_rc "check-config without --config" 2
+expect_line "check-config without --config" err 1 "--config is required"
+run
+expect_rc "no subcommand" 2
+run check-config --config "$DATA/minimal.yaml" --bogus
+expect_rc "unknown option" 2
+run --help
+expect_rc "--help" 0
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
