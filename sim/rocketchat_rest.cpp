@@ -5,6 +5,7 @@
 #include "sim/rocketchat.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 namespace dutydesk::sim {
@@ -758,7 +759,8 @@ http_response rocketchat_sim::rest_route(const http_request& req, const std::str
       bool inclusive = req.param("inclusive").value_or("false") == "true";
       bool show_threads = req.param("showThreadMessages").value_or("true") != "false";
       auto p = paginate(req, 20);
-      int64_t latest_ms = latest.value_or(clock_.now_ms());
+      // Without `latest` every stored message qualifies (RC's default `new Date()` is later than all of them).
+      int64_t latest_ms = latest.value_or(INT64_MAX);
       json out = json::array();
       int64_t skipped = 0;
       for (auto it = room->timeline.rbegin(); it != room->timeline.rend(); ++it) {
