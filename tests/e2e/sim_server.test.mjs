@@ -137,7 +137,8 @@ test('the Rocket.Chat port upgrades /websocket to DDP and greets first', async (
   ws.close();
 });
 
-test('Jira webhooks are delivered signed, and retried with the same identifier after a 5xx', async () => {
+// Cloud admin webhooks with a secret are signed; Jira DC 9.x (the DC flavour) does not sign (jira.md §7.5).
+test('Jira Cloud webhooks are delivered signed, and retried with the same identifier after a 5xx', async () => {
   const deliveries = [];
   const receiver = createServer((req, res) => {
     let raw = '';
@@ -153,15 +154,16 @@ test('Jira webhooks are delivered signed, and retried with the same identifier a
   const url = `http://127.0.0.1:${receiver.address().port}/jira/webhook`;
   const secret = 'e2e-secret';
   try {
-    const reg = await fetch(urls['jira-dc'] + '/rest/webhooks/1.0/webhook', {
+    const cloudAuth = 'Basic ' + Buffer.from('dutybot@example.com:jira-bot-token-0000000000000000').toString('base64');
+    const reg = await fetch(urls['jira-cloud'] + '/rest/webhooks/1.0/webhook', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer jira-bot-token-0000000000000000' },
+      headers: { 'Content-Type': 'application/json', Authorization: cloudAuth },
       body: JSON.stringify({ name: 'e2e', url, events: ['jira:issue_created'], secret }),
     });
     assert.ok(reg.status < 300, `register: ${reg.status} ${await reg.text()}`);
-    const created = await fetch(urls['jira-dc'] + '/rest/api/2/issue', {
+    const created = await fetch(urls['jira-cloud'] + '/rest/api/2/issue', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer jira-bot-token-0000000000000000' },
+      headers: { 'Content-Type': 'application/json', Authorization: cloudAuth },
       body: JSON.stringify({ fields: { project: { key: 'DBA' }, issuetype: { name: 'Task' }, summary: 'e2e webhook' } }),
     });
     assert.equal(created.status, 201, await created.clone().text());
