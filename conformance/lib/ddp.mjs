@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { EventLog, URLS, withTimeout } from './common.mjs';
 
 const require = createRequire(import.meta.url);
-const { DDPSDK } = require('@rocket.chat/ddp-client');
+const { DDPSDK, RocketchatSdkLegacyImpl } = require('@rocket.chat/ddp-client');
 
 export function assertWebSocketAvailable() {
   if (typeof globalThis.WebSocket !== 'function') {
@@ -18,10 +18,11 @@ const open = new Set();
  * Opens one DDP connection with the official client. Returns { sdk, frames, sent, label } where `frames` logs
  * every frame the client received (decoded) and `sent` every payload it sent.
  */
-export async function connectDdp(label, url = URLS.rocketchat) {
+export async function connectDdp(label, { url = URLS.rocketchat, legacy = false } = {}) {
   assertWebSocketAvailable();
   // retryCount 0: a dropped socket must show up as a failure, not be papered over by a reconnect.
-  const sdk = DDPSDK.create(url, { retryCount: 0, retryTime: 100 });
+  // legacy: the package's RocketchatSdkLegacyImpl (the old @rocket.chat/sdk surface, REST helpers included).
+  const sdk = (legacy ? RocketchatSdkLegacyImpl : DDPSDK).create(url, { retryCount: 0, retryTime: 100 });
   const frames = new EventLog(`${label} received frames`);
   const sent = new EventLog(`${label} sent frames`);
   const status = new EventLog(`${label} connection status`);
