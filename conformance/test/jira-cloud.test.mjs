@@ -177,6 +177,39 @@ describe('Jira Cloud (v3 ADF, Basic) through jira.js Version3Client', () => {
     );
   });
 
+  test('enhanced search paging follows nextPageToken until isLast', async () => {
+    const summaries = [];
+    for (let i = 0; i < 3; i++) {
+      const s = `conformance ${RUN} page ${i}`;
+      await call(jira.issues.createIssue({ fields: { project: { key: 'DBA' }, issuetype: { id: '10002' }, summary: s } }), 'create');
+      summaries.push(s);
+    }
+    const jql = `project = DBA AND summary ~ "${RUN}" ORDER BY created ASC`;
+    const seen = [];
+    let nextPageToken;
+    for (let i = 0; i < 10; i++) {
+      const page = await call(
+        jira.issueSearch.searchForIssuesUsingJqlEnhancedSearch({ jql, maxResults: 2, fields: ['summary'], nextPageToken }),
+        'page',
+      );
+      seen.push(...page.issues.map((x) => x.fields.summary));
+      if (page.isLast) {
+        assert.equal(page.nextPageToken, undefined, 'no nextPageToken on the last page');
+        break;
+      }
+      assert.equal(typeof page.nextPageToken, 'string', 'nextPageToken while not isLast');
+      nextPageToken = page.nextPageToken;
+    }
+    assert.deepEqual(seen, summaries);
+  });
+
+  test('changelog (v3): the status transition appears in histories with accountId authors', async () => {
+    const got = await call(jira.issues.getIssue({ issueIdOrKey: issue.key, expand: 'changelog' }), 'getIssue changelog');
+    const h = got.changelog.histories.find((x) => x.items.some((i) => i.field === 'status' && i.toString === 'Done'));
+    assert.ok(h, `Done transition in ${JSON.stringify(got.changelog).slice(0, 400)}`);
+    assert.equal(h.author.accountId, BOT.account_id);
+  });
+
   test('user search by query returns accountIds', async () => {
     const users = await call(jira.userSearch.findUsers({ query: 'alice' }), 'user search');
     const a = users.find((u) => u.accountId === ALICE.account_id);

@@ -254,6 +254,41 @@ describe('Jira DC (v2, PAT) through jira.js Version2Client', () => {
     assert.ok(cf.allowedValues.some((v) => v.value === 'pipeline'));
   });
 
+  test('changelog: the status transitions and the resolution appear in histories', async () => {
+    const got = await call(jira.issues.getIssue({ issueIdOrKey: issue.key, expand: 'changelog' }), 'getIssue changelog');
+    const items = got.changelog.histories.flatMap((h) => h.items.map((i) => ({ ...i, author: h.author })));
+    const start = items.find((i) => i.field === 'status' && i.toString === 'In Progress');
+    assert.ok(start, `status To Do -> In Progress in ${JSON.stringify(got.changelog).slice(0, 400)}`);
+    assert.equal(start.fromString, 'To Do');
+    assert.equal(start.author.name, BOT.name);
+    assert.ok(items.some((i) => i.field === 'status' && i.toString === 'Done'));
+    assert.ok(items.some((i) => i.field === 'resolution' && i.toString === 'Done'));
+  });
+
+  test('search paging with startAt/maxResults walks all issues of a project once', async () => {
+    const summaries = [];
+    for (let i = 0; i < 3; i++) {
+      const s = `conformance ${RUN} page ${i}`;
+      await call(jira.issues.createIssue({ fields: { project: { key: 'DBA' }, issuetype: { name: 'Task' }, summary: s } }), 'create');
+      summaries.push(s);
+    }
+    const jql = `project = DBA AND summary ~ "${RUN}" ORDER BY created ASC`;
+    const seen = [];
+    let total;
+    for (let startAt = 0; startAt < 10; ) {
+      const page = await call(jira.issueSearch.searchForIssuesUsingJqlPost({ jql, startAt, maxResults: 2, fields: ['summary'] }), 'page');
+      total ??= page.total;
+      assert.equal(page.total, total, 'total is stable across pages');
+      assert.equal(page.startAt, startAt);
+      assert.ok(page.issues.length <= 2);
+      seen.push(...page.issues.map((x) => x.fields.summary));
+      if (page.issues.length === 0 || startAt + page.issues.length >= page.total) break;
+      startAt += page.issues.length;
+    }
+    assert.equal(total, 3);
+    assert.deepEqual(seen, summaries);
+  });
+
   test('get a missing issue is a 404', async () => {
     await expectStatus(jira.issues.getIssue({ issueIdOrKey: 'CICD-999999' }), 404, 'missing issue');
   });
