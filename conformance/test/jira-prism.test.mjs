@@ -44,7 +44,7 @@ function substitute(value, vars, missing) {
 function buildRequest(entry, vars, missing, auth) {
   const path = substitute(entry.path, vars, missing);
   const query = entry.query ? new URLSearchParams(substitute(entry.query, vars, missing)).toString() : '';
-  const headers = { accept: 'application/json', authorization: auth };
+  const headers = { accept: 'application/json', authorization: auth, ...(entry.headers || {}) };
   let body;
   if (entry.rawBody !== undefined) body = entry.rawBody;
   else if (entry.body !== undefined) body = JSON.stringify(substitute(entry.body, vars, missing));
