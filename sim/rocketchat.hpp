@@ -287,6 +287,7 @@ private:
   void send_json(rc::ddp_session& s, const json& frame);
   void close_session(uint64_t id, int code, const std::string& reason);
   void remove_session_subs(rc::ddp_session& s);
+  void dispatch_connected(rc::ddp_session& s, const std::string& msg, const json& frame);
   void handle_ddp_method(rc::ddp_session& s, const json& frame);
   void handle_ddp_sub(rc::ddp_session& s, const json& frame);
   json call_method(rc::ddp_session& s, const std::string& method, const json& params, bool& has_result);

@@ -180,6 +180,17 @@ void rocketchat_sim::ddp_message(uint64_t session, std::string_view text) {
     send_json(s, json{{"msg", "connected"}, {"session", s.session_id}});
     return;
   }
+  try {
+    dispatch_connected(s, msg, frame);
+  } catch (const json::exception&) {
+    // A field of the wrong JSON type somewhere in the frame.
+    auto it = sessions_.find(session);
+    if (it != sessions_.end())
+      send_json(it->second, json{{"msg", "error"}, {"reason", "Bad request"}, {"offendingMessage", frame}});
+  }
+}
+
+void rocketchat_sim::dispatch_connected(rc::ddp_session& s, const std::string& msg, const json& frame) {
   if (msg == "ping") {
     json pong{{"msg", "pong"}};
     if (frame.contains("id"))
@@ -231,6 +242,8 @@ void rocketchat_sim::handle_ddp_method(rc::ddp_session& s, const json& frame) {
       reply["result"] = std::move(result);
   } catch (const failure& f) {
     reply["error"] = error_object(f);
+  } catch (const json::exception&) {
+    reply["error"] = error_object(match_failed());
   }
   // The method may have closed the session (none do today), so look it up again.
   auto it = sessions_.find(sid);

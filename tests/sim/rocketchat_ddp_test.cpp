@@ -484,3 +484,21 @@ TEST_F(rc_ddp, each_subscriber_gets_the_same_frame) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(rc_ddp, malformed_frames_get_an_error_not_a_crash) {
+  auto c = logged_in("alice");
+  send(c, {{"msg", "sub"}, {"id", 5}, {"name", "stream-room-messages"}, {"params", {"GENERAL", false}}});
+  auto fs = c.ws->take();
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0]["msg"], "error");
+  EXPECT_EQ(fs[0]["reason"], "Bad request");
+  sim.ddp_message(c.id, "not json");
+  EXPECT_EQ(c.ws->take()[0]["reason"], "Bad request");
+  auto r = call(c, "1", "login", {{{"user", {{"username", 7}}}, {"password", "x"}}});
+  EXPECT_TRUE(r[0].contains("error"));
+  EXPECT_EQ(r[1]["msg"], "updated");
+}
+
+} // namespace
