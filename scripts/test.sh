@@ -3,7 +3,7 @@
 #   1. unit tests (ctest: domain, config, io, storage, simulator modules)
 #   2. the CLI's end-to-end script against the real dutydesk binary
 #   3. the simulator end to end (tests/e2e) and the conformance suite: the simulator driven by official clients (npm) and Prism on Atlassian's spec
-#   4. the whole unit suite again under ASan+UBSan
+#   4. the whole unit suite again under ASan+UBSan, and 3 against the sanitized simulator
 # --fast skips 4 (for the edit-build-test loop; CI always runs everything).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +68,10 @@ if [[ $fast -eq 0 ]]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$root/build-asan" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest-asan.log" || rc=1
   ctest_counts "$logdir/ctest-asan.log"
+  echo "== simulator end to end and conformance, against the ASan+UBSan simulator"
+  export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  node_suite e2e-asan bash "$root/tests/e2e/run.sh" "$root/build-asan/sim/dutydesk-sim"
+  node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim"
 fi
 
 echo "== done in $(( $(date +%s) - start )) s"
