@@ -9,7 +9,13 @@ set -euo pipefail
 
 CONF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$CONF_DIR/.." && pwd)"
-SPEC_DIR="${SPEC_DIR:-/work/shared/reference/specs/jira}"
+# shared/ lies beside the repository (CI lays a copy there); /work/shared is the developers' machine layout.
+if [[ -z "${SPEC_DIR:-}" ]]; then
+  for d in "$REPO_DIR/../shared/reference/specs/jira" /work/shared/reference/specs/jira; do
+    [[ -f "$d/jira-cloud-platform-v3.swagger-v3.v3.json" ]] && { SPEC_DIR="$(cd "$d" && pwd)"; break; }
+  done
+fi
+[[ -n "${SPEC_DIR:-}" ]] || { echo "run.sh: Atlassian's specs not found (set SPEC_DIR)" >&2; exit 2; }
 SEED="${SEED:-$REPO_DIR/sim/seed/demo.json}"
 
 if [[ $# -ne 1 ]]; then
