@@ -346,6 +346,7 @@ private:
   // --- jira_webhooks.cpp
   json webhook_json(const jira_detail::webhook& w) const;
   op_result op_register_webhook(const json& body, std::optional<size_t> actor, bool allow_secret);
+  std::optional<std::set<std::string>> webhook_fields() const;
   void emit_issue_event(std::string_view webhook_event, std::string_view type_name, size_t actor, const issue& i,
                         const jira_detail::history* changelog, const comment* c,
                         const std::vector<change_item>* create_items = nullptr);

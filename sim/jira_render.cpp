@@ -118,10 +118,12 @@ json jira_sim::project_json(const project& p, int api) const {
             {"id", p.id},
             {"key", p.key},
             {"name", p.name},
-            {"projectTypeKey", "software"},
             {"avatarUrls", avatar_urls("projectavatar", "10324")}};
-  if (cloud())
+  // DC's issue payloads carry no projectTypeKey (dc_issue_*.json); Cloud's do (cloud_*.json).
+  if (cloud()) {
+    j["projectTypeKey"] = "software";
     j["simplified"] = false;
+  }
   return j;
 }
 

@@ -196,6 +196,17 @@ std::string jira_sim::expand_url(const std::string& url, const issue& i, size_t 
   return out;
 }
 
+std::optional<std::set<std::string>> jira_sim::webhook_fields() const {
+  if (!cloud())
+    return std::nullopt;
+  // Cloud issue payloads stopped carrying `comment` and `worklog` (present in the 2017 capture, absent from both
+  // 2019 captures in tests/data/jira); DC payloads still carry them.
+  auto xs = all_field_ids();
+  xs.erase("comment");
+  xs.erase("worklog");
+  return xs;
+}
+
 void jira_sim::emit_issue_event(std::string_view webhook_event, std::string_view type_name, size_t actor,
                                 const issue& i, const history* changelog, const comment* c,
                                 const std::vector<change_item>* create_items) {
@@ -207,7 +218,7 @@ void jira_sim::emit_issue_event(std::string_view webhook_event, std::string_view
                    {{"id", std::to_string(i.id)},
                     {"self", api_base(2) + "/issue/" + std::to_string(i.id)},
                     {"key", i.key},
-                    {"fields", fields_json(i, 2, std::nullopt)}}}};
+                    {"fields", fields_json(i, 2, webhook_fields())}}}};
   auto items_json = [&](const std::vector<change_item>& xs) {
     json items = json::array();
     for (auto& x : xs)
