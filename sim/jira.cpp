@@ -481,7 +481,14 @@ http_response jira_sim::handle(const http_request& req) {
   http_response r;
   if (auto denied = authenticate(req, c))
     return *denied;
-  r = route(req, seg, c);
+  // A malformed body must never take the simulator down: JSON type errors become Jira-style 400s.
+  try {
+    r = route(req, seg, c);
+  } catch (const json::exception& e) {
+    r = reply(400, errors({std::string{"Invalid request payload: "} + e.what()}));
+  } catch (const std::exception& e) {
+    r = reply(500, errors({std::string{"Internal server error: "} + e.what()}));
+  }
   if (!cloud())
     r.with_header("X-AUSERNAME", c.user ? users_[*c.user].name : "anonymous");
   else if (c.user)

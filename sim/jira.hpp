@@ -351,6 +351,7 @@ private:
                         const jira_detail::history* changelog, const comment* c,
                         const std::vector<change_item>* create_items = nullptr);
   void emit_comment_event(std::string_view webhook_event, size_t actor, const issue& i, const comment& c);
+  bool has_subscriber(std::string_view webhook_event, const issue& i) const;
   void enqueue(std::string_view webhook_event, std::string_view type_name, const issue& i, json payload,
                size_t actor);
   void dispatch(jira_detail::delivery& d);
@@ -359,6 +360,7 @@ private:
   std::string expand_url(const std::string& url, const issue& i, size_t actor) const;
 
   // --- jira_control.cpp
+  http_response control(const http_request& req);
   json control_issue_json(const issue& i) const;
   std::optional<size_t> control_actor(const json& body, const http_request& req, std::string& err) const;
 

@@ -140,6 +140,14 @@ json jira_sim::control_issue_json(const issue& i) const {
 }
 
 http_response jira_sim::handle_control(const http_request& req) {
+  try {
+    return control(req);
+  } catch (const std::exception& e) {
+    return control_error(400, std::string{"bad control request: "} + e.what());
+  }
+}
+
+http_response jira_sim::control(const http_request& req) {
   auto seg = split(req.path);
   auto& m = req.method;
   json body = json::object();

@@ -461,6 +461,21 @@ std::shared_ptr<jql_query> jira_sim::compile_jql(std::string_view text, std::opt
       auto& f = n.field;
       if (n.values.size() > 1 && n.op != "in" && n.op != "not in")
         throw jql_error{"Error in the JQL Query: unexpected list."};
+      if (f == "project" && (n.op == "=" || n.op == "!=" || n.op == "in" || n.op == "not in")) {
+        // The hot path of every poll: compare project indices directly.
+        std::vector<bool> in(projects_.size(), false);
+        for (auto& v : n.values) {
+          auto idx = viewer && !is_empty_value(v) ? find_project(v.text) : std::nullopt;
+          for (size_t k = 0; !idx && viewer && k < projects_.size(); ++k)
+            if (lower(projects_[k].name) == lower(v.text))
+              idx = k;
+          if (!idx)
+            throw no_value(v.text, "project");
+          in[*idx] = true;
+        }
+        bool negate = n.op == "!=" || n.op == "not in";
+        return [in, negate](const issue& i) { return in[i.project] != negate; };
+      }
       if (f == "project") {
         return set_clause(n, "project", [&](const value& v) {
           auto idx = viewer ? find_project(v.text) : std::nullopt;
@@ -731,17 +746,30 @@ std::vector<const issue*> jira_sim::run_jql(const jql_query& q) const {
   auto order = q.order;
   if (order.empty())
     order.emplace_back("id", false);
-  std::stable_sort(xs.begin(), xs.end(), [&](const issue* a, const issue* b) {
-    for (auto& [f, asc] : order) {
-      auto ka = key_of(*a, f), kb = key_of(*b, f);
+  // Compute the sort keys once per hit, then sort indices.
+  std::vector<std::vector<std::pair<int64_t, std::string>>> keys(xs.size());
+  for (size_t k = 0; k < xs.size(); ++k)
+    for (auto& [f, asc] : order)
+      keys[k].push_back(key_of(*xs[k], f));
+  std::vector<size_t> idx(xs.size());
+  for (size_t k = 0; k < idx.size(); ++k)
+    idx[k] = k;
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    for (size_t o = 0; o < order.size(); ++o) {
+      auto& ka = keys[a][o];
+      auto& kb = keys[b][o];
       auto cmp_a = std::tie(ka.second, ka.first), cmp_b = std::tie(kb.second, kb.first);
       if (cmp_a == cmp_b)
         continue;
-      return asc ? cmp_a < cmp_b : cmp_b < cmp_a;
+      return order[o].second ? cmp_a < cmp_b : cmp_b < cmp_a;
     }
-    return a->id < b->id;
+    return xs[a]->id < xs[b]->id;
   });
-  return xs;
+  std::vector<const issue*> sorted;
+  sorted.reserve(xs.size());
+  for (auto k : idx)
+    sorted.push_back(xs[k]);
+  return sorted;
 }
 
 namespace {

@@ -207,9 +207,19 @@ std::optional<std::set<std::string>> jira_sim::webhook_fields() const {
   return xs;
 }
 
+bool jira_sim::has_subscriber(std::string_view webhook_event, const issue& i) const {
+  for (auto& [id, w] : webhooks_)
+    if (w.enabled && std::find(w.events.begin(), w.events.end(), webhook_event) != w.events.end() &&
+        (!w.filter || w.filter(i)))
+      return true;
+  return false;
+}
+
 void jira_sim::emit_issue_event(std::string_view webhook_event, std::string_view type_name, size_t actor,
                                 const issue& i, const history* changelog, const comment* c,
                                 const std::vector<change_item>* create_items) {
+  if (!has_subscriber(webhook_event, i))
+    return;  // rendering the full issue is the expensive part; skip it when nobody listens
   json payload = {{"timestamp", clock_.now_ms()},
                   {"webhookEvent", webhook_event},
                   {"issue_event_type_name", type_name},
@@ -235,6 +245,8 @@ void jira_sim::emit_issue_event(std::string_view webhook_event, std::string_view
 }
 
 void jira_sim::emit_comment_event(std::string_view webhook_event, size_t actor, const issue& i, const comment& c) {
+  if (!has_subscriber(webhook_event, i))
+    return;
   json payload = {{"timestamp", clock_.now_ms()}, {"webhookEvent", webhook_event}};
   if (cloud()) {
     // Cloud comment events carry a reduced issue and no `user` (zulip comment_created, mattermost cloud-comment-*).
