@@ -854,3 +854,35 @@ TEST_P(JiraRest, WebhookRegistrationResource) {
 }
 
 } // namespace
+
+namespace {
+
+// Malformed bodies get Jira-style 4xx answers; nothing escapes handle() as an exception.
+TEST_P(JiraRest, MalformedBodiesAreClientErrors) {
+  auto key = e.create();
+  auto raw = [&](const std::string& method, const std::string& path, const std::string& b) {
+    auto r = e.raw(method, path, b, e.auth("alice"));
+    EXPECT_GE(r.status, 400) << method << " " << path << " " << b;
+    EXPECT_LT(r.status, 500) << method << " " << path << " " << b << " -> " << r.body;
+    return r;
+  };
+  raw("POST", "/rest/api/2/issue", "[1,2]");
+  raw("POST", "/rest/api/2/issue", "{\"fields\":");
+  raw("POST", "/rest/api/2/issue", R"({"fields":{"project":"DBA","issuetype":"Task","summary":"x"}})");
+  raw("POST", "/rest/api/2/issue", R"({"fields":{"project":{"key":"DBA"},"issuetype":{"id":"10002"},"summary":7}})");
+  raw("POST", "/rest/api/2/issue/" + key + "/transitions", R"({"transition":"11"})");
+  raw("POST", "/rest/api/2/issue/" + key + "/transitions", R"({"transition":{"id":"11"},"fields":[]})");
+  raw("PUT", "/rest/api/2/issue/" + key + "/assignee", R"({"name":5,"accountId":5})");
+  raw("PUT", "/rest/api/2/issue/" + key, R"({"update":{"labels":[{"add":1}]}})");
+  raw("PUT", "/rest/api/2/issue/" + key, R"({"update":{"labels":"x"}})");
+  raw("POST", "/rest/api/2/issue/" + key + "/comment", R"(["body"])");
+  raw("POST", "/rest/api/2/issue/" + key + "/remotelink", R"({"object":"x"})");
+  raw("POST", "/rest/webhooks/1.0/webhook", R"({"name":1,"url":[],"events":"x"})");
+  auto c = e.sim.handle_control(make_request("POST", "/issues", "[]", ""));
+  EXPECT_EQ(c.status, 400);
+  c = e.sim.handle_control(make_request("POST", "/issues", R"({"as":"alice","project":"DBA","summary":"x","assignee":3})", ""));
+  EXPECT_EQ(c.status, 400);
+  EXPECT_EQ(e.sim.handle_control(make_request("GET", "/nope", "", "")).status, 404);
+}
+
+} // namespace
