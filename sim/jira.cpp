@@ -472,6 +472,34 @@ std::optional<http_response> jira_sim::authenticate(const http_request& req, ctx
   return std::nullopt;
 }
 
+// Atlassian's REST XSRF filter refuses browser-"simple" content types unless `X-Atlassian-Token: no-check` is
+// sent (403 "XSRF check failed", jira.md §1.4); past it, the JSON-only resources answer 415 for anything else.
+std::optional<http_response> jira_sim::check_content_type(const http_request& req) const {
+  if (req.method != "POST" && req.method != "PUT")
+    return std::nullopt;
+  auto type = req.header("content-type");
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  auto base = type.substr(0, type.find(';'));
+  while (!base.empty() && base.back() == ' ')
+    base.pop_back();
+  if (base == "application/json")
+    return std::nullopt;
+  bool simple = base == "text/plain" || base == "application/x-www-form-urlencoded" || base == "multipart/form-data";
+  auto token = req.header("x-atlassian-token");
+  std::transform(token.begin(), token.end(), token.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  http_response r;
+  if (simple && token != "no-check") {
+    r.status = 403;
+    r.content_type = "text/plain;charset=UTF-8";
+    r.body = "XSRF check failed";
+    return r;
+  }
+  r.status = 415;
+  r.content_type = "text/html;charset=UTF-8";
+  r.body = "<html><body>Unsupported Media Type</body></html>";
+  return r;
+}
+
 // ------------------------------------------------------------------------------------------------------------
 // Routing
 
@@ -481,6 +509,8 @@ http_response jira_sim::handle(const http_request& req) {
   http_response r;
   if (auto denied = authenticate(req, c))
     return *denied;
+  if (auto refused = check_content_type(req))
+    return *refused;
   // A malformed body must never take the simulator down: JSON type errors become Jira-style 400s.
   try {
     r = route(req, seg, c);

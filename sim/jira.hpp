@@ -236,6 +236,7 @@ private:
   http_response route_issue(std::vector<std::string_view> seg, ctx& c);
   http_response route_webhooks(std::vector<std::string_view> seg, ctx& c);
   std::optional<http_response> authenticate(const http_request& req, ctx& c);
+  std::optional<http_response> check_content_type(const http_request& req) const;
   http_response reply(const op_result& r) const;
   http_response reply(int status, const json& body) const;
   http_response no_content() const;

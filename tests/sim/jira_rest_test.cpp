@@ -73,7 +73,7 @@ http_request make_request(std::string method, std::string target, std::string bo
   }
   if (!auth.empty())
     r.headers["authorization"] = auth;
-  if (!body.empty())
+  if (!body.empty() || r.method == "POST" || r.method == "PUT")
     r.headers["content-type"] = "application/json";
   r.body = std::move(body);
   return r;
@@ -883,6 +883,29 @@ TEST_P(JiraRest, MalformedBodiesAreClientErrors) {
   c = e.sim.handle_control(make_request("POST", "/issues", R"({"as":"alice","project":"DBA","summary":"x","assignee":3})", ""));
   EXPECT_EQ(c.status, 400);
   EXPECT_EQ(e.sim.handle_control(make_request("GET", "/nope", "", "")).status, 404);
+}
+
+} // namespace
+
+namespace {
+
+TEST_P(JiraRest, XsrfFilterAndJsonOnly) {
+  auto req = make_request("POST", "/rest/api/2/issue", R"({"fields":{}})", e.auth("alice"));
+  req.headers["content-type"] = "text/plain";
+  auto r = e.sim.handle(req);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "XSRF check failed");
+  req.headers["x-atlassian-token"] = "no-check";
+  EXPECT_EQ(e.sim.handle(req).status, 415);
+  req.headers["content-type"] = "application/xml";
+  req.headers.erase("x-atlassian-token");
+  EXPECT_EQ(e.sim.handle(req).status, 415);
+  req.headers.erase("content-type");
+  EXPECT_EQ(e.sim.handle(req).status, 415);
+  req.headers["content-type"] = "application/json; charset=UTF-8";
+  EXPECT_EQ(e.sim.handle(req).status, 400);  // reaches the resource: missing project etc.
+  auto get = make_request("GET", "/rest/api/2/serverInfo", "", "");
+  EXPECT_EQ(e.sim.handle(get).status, 200);
 }
 
 } // namespace

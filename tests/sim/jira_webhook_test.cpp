@@ -41,8 +41,10 @@ http_request request(std::string method, std::string path, const json& body, std
   }
   if (!bearer_or_basic.empty())
     r.headers["authorization"] = bearer_or_basic;
-  if (!body.is_null())
+  if (!body.is_null()) {
     r.body = body.dump();
+    r.headers["content-type"] = "application/json";
+  }
   return r;
 }
 
