@@ -38,7 +38,7 @@ mkdir -p "$logdir"
 
 echo "== unit tests"
 rc=0
-ctest --test-dir "$root/build" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest.log" || rc=1
+DUTYDESK_SIM="$root/build/sim/dutydesk-sim" ctest --test-dir "$root/build" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest.log" || rc=1
 ctest_counts "$logdir/ctest.log"
 
 echo "== CLI"
@@ -66,7 +66,7 @@ if [[ $fast -eq 0 ]]; then
   echo "== unit tests under ASan+UBSan"
   "$root/scripts/build.sh" "$root/build-asan" -DDUTYDESK_SANITIZE=ON
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir "$root/build-asan" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest-asan.log" || rc=1
+    DUTYDESK_SIM="$root/build-asan/sim/dutydesk-sim" ctest --test-dir "$root/build-asan" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest-asan.log" || rc=1
   ctest_counts "$logdir/ctest-asan.log"
   echo "== simulator end to end and conformance, against the ASan+UBSan simulator"
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
