@@ -32,16 +32,26 @@ ctest_counts() {  # parses ctest's "N% tests passed, F tests failed out of T"
 }
 logdir="$root/build/test-logs"
 
-echo "== build"
+stage() {  # stage <name>: prints the time the previous stage took, then the new stage's heading
+  local now
+  now=$(date +%s)
+  [[ -n "${stage_name:-}" ]] && echo "== $stage_name took $((now - stage_start)) s"
+  stage_name=$1
+  stage_start=$now
+  [[ -n "$1" ]] && echo "== $1"
+  return 0
+}
+
+stage build
 "$root/scripts/build.sh" "$root/build"
 mkdir -p "$logdir"
 
-echo "== unit tests"
+stage "unit tests"
 rc=0
 DUTYDESK_SIM="$root/build/sim/dutydesk-sim" ctest --test-dir "$root/build" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest.log" || rc=1
 ctest_counts "$logdir/ctest.log"
 
-echo "== CLI"
+stage "CLI"
 if bash "$root/tests/cli/check_config.sh" "$root/build/app/dutydesk" 2>&1 | tee "$logdir/cli.log"; then :; else rc=1; fi
 line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/cli.log" | tail -1 || true)
 [[ -n "$line" ]] && count "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" || { count 0 1; rc=1; }
@@ -56,24 +66,26 @@ node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts
   if [[ -n "$p" ]]; then count "$p" "${f:-0}"; else count 0 1; rc=1; fi
 }
 
-echo "== simulator end to end (real binary, loopback)"
+stage "simulator end to end (real binary, loopback)"
 node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim"
 
-echo "== conformance (official clients and specs)"
+stage "conformance (official clients and specs)"
 node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim"
 
 if [[ $fast -eq 0 ]]; then
-  echo "== unit tests under ASan+UBSan"
+  stage "sanitizer build (ASan+UBSan)"
   "$root/scripts/build.sh" "$root/build-asan" -DDUTYDESK_SANITIZE=ON
+  stage "unit tests under ASan+UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     DUTYDESK_SIM="$root/build-asan/sim/dutydesk-sim" ctest --test-dir "$root/build-asan" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest-asan.log" || rc=1
   ctest_counts "$logdir/ctest-asan.log"
-  echo "== simulator end to end and conformance, against the ASan+UBSan simulator"
+  stage "simulator end to end and conformance, against the ASan+UBSan simulator"
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   node_suite e2e-asan bash "$root/tests/e2e/run.sh" "$root/build-asan/sim/dutydesk-sim"
   node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim"
 fi
 
+stage ""
 echo "== done in $(( $(date +%s) - start )) s"
 echo "total: $passed passed, $failed failed"
 [[ $rc -eq 0 && $failed -eq 0 ]]
