@@ -322,7 +322,9 @@ private:
     }
     s.mark = n.Mark();
     for (auto it = n.begin(); it != n.end(); ++it) {
-      const Node& k = it->first;
+      // yaml-cpp's iterator hands out a temporary pair: copy the nodes (handles) out of it, never bind references.
+      const Node k = it->first;
+      const Node v = it->second;
       if (!k.IsScalar()) {
         error(k.Mark(), "keys must be plain names" + s.in());
         continue;
@@ -342,7 +344,7 @@ private:
         error(k.Mark(), message);
         continue;
       }
-      s.entries.push_back({key, k, it->second});
+      s.entries.push_back({key, k, v});
     }
     return s;
   }
