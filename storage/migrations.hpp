@@ -1,0 +1,40 @@
+#pragma once
+// Versioned schema migrations of the SQLite backend. Rules (docs/storage.md): migrations are numbered 1, 2, 3, ...
+// with no gaps, are append-only (a released migration is never edited; fix forward with a new one), and all pending
+// ones are applied in one transaction at open, each recorded in `schema_migrations`. A database whose newest version
+// is above the binary's newest is refused (errc::schema_too_new) rather than touched.
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "storage/records.hpp"
+#include "storage/result.hpp"
+
+struct sqlite3;
+
+namespace dutydesk::storage {
+
+/// One schema step: its number, a short name and the SQL that performs it (may hold several statements).
+struct migration {
+  int version;
+  std::string_view name;
+  std::string_view sql;
+};
+
+/// The SQLite migrations this binary knows, in order.
+std::span<const migration> sqlite_migrations();
+
+/// The newest applied version in `db` (0 when `schema_migrations` does not exist yet).
+result<int> sqlite_schema_version(sqlite3* db);
+
+/// The migrations of `list` that `db` has not applied, in order, without applying them; errc::schema_too_new when the
+/// database is ahead of `list`.
+result<std::vector<migration_info>> sqlite_pending_migrations(sqlite3* db, std::span<const migration> list);
+
+/// Applies the pending migrations of `list` in one transaction and returns the resulting version; nothing is applied
+/// when any of them fails. errc::schema_too_new when the database is ahead of `list`; errc::invalid_state when `list`
+/// is not numbered 1, 2, 3, ...
+result<int> sqlite_apply_migrations(sqlite3* db, std::span<const migration> list);
+
+} // namespace dutydesk::storage

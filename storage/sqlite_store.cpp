@@ -1,0 +1,710 @@
+#include "storage/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <climits>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/sqlite_detail.hpp"
+
+namespace dutydesk::storage {
+
+namespace {
+
+using detail::sqlite_error;
+
+// One use of a cached prepared statement: binds parameters left to right, steps, reads columns, and resets the
+// statement when it goes out of scope so that the next use starts clean.
+class query {
+public:
+  query(sqlite3* db, sqlite3_stmt* stmt, const char* what) : db_(db), stmt_(stmt), what_(what) {}
+  query(const query&) = delete;
+  query& operator=(const query&) = delete;
+  ~query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  query& text(const std::string& x) {
+    return check(sqlite3_bind_text(stmt_, ++index_, x.data(), static_cast<int>(x.size()), SQLITE_TRANSIENT));
+  }
+  query& text(const std::optional<std::string>& x) { return x ? text(*x) : null(); }
+  // std::string::data() is never null, so an empty string binds as an empty blob, not as NULL.
+  query& blob(const std::string& x) {
+    return check(sqlite3_bind_blob64(stmt_, ++index_, x.data(), x.size(), SQLITE_TRANSIENT));
+  }
+  query& i64(std::int64_t x) { return check(sqlite3_bind_int64(stmt_, ++index_, x)); }
+  query& i64(const std::optional<std::int64_t>& x) { return x ? i64(*x) : null(); }
+  query& null() { return check(sqlite3_bind_null(stmt_, ++index_)); }
+
+  /// True for a row, false when done.
+  result<bool> step() {
+    if (bind_rc_ != SQLITE_OK)
+      return sqlite_error(db_, bind_rc_, what_);
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW)
+      return true;
+    if (rc == SQLITE_DONE)
+      return false;
+    return sqlite_error(db_, rc, what_);
+  }
+
+  /// Steps to the end, ignoring rows (RETURNING-less writes).
+  result<void> run() {
+    for (;;) {
+      auto r = step();
+      if (!r)
+        return r.err();
+      if (!*r)
+        return {};
+    }
+  }
+
+  std::int64_t col_i64(int i) const { return sqlite3_column_int64(stmt_, i); }
+  std::optional<std::int64_t> col_opt_i64(int i) const {
+    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL)
+      return std::nullopt;
+    return col_i64(i);
+  }
+  // Reads TEXT and BLOB columns byte for byte (column_bytes, not strlen): NULs and invalid UTF-8 survive.
+  std::string col_str(int i) const {
+    const void* p = sqlite3_column_blob(stmt_, i);
+    int n = sqlite3_column_bytes(stmt_, i);
+    if (p == nullptr || n <= 0)
+      return {};
+    return std::string{static_cast<const char*>(p), static_cast<std::size_t>(n)};
+  }
+  std::optional<std::string> col_opt_str(int i) const {
+    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL)
+      return std::nullopt;
+    return col_str(i);
+  }
+
+  int changes() const { return sqlite3_changes(db_); }
+
+private:
+  query& check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK)
+      bind_rc_ = rc;
+    return *this;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  const char* what_;
+  int index_ = 0;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// --- SQL ---------------------------------------------------------------------------------------------------------
+// Kept in ANSI-ish SQL that PostgreSQL also accepts (ON CONFLICT, RETURNING, COALESCE, partial indexes) so that the
+// PostgreSQL backend can reuse the statements with $n placeholders.
+
+#define DUTYDESK_REQUEST_COLS                                                                                       \
+  "id, room_id, root_message_id, requester_id, requester_username, body, status, assignee, on_duty, created_at, "  \
+  "updated_at, last_activity_at, reminders_sent, next_reminder_at, reminder_epoch, closed, moved_to, source, "     \
+  "jira_key"
+
+constexpr const char* sql_upsert_request =
+  "INSERT INTO requests (" DUTYDESK_REQUEST_COLS ") "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+  "ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id, root_message_id = excluded.root_message_id, "
+  "requester_id = excluded.requester_id, requester_username = excluded.requester_username, body = excluded.body, "
+  "status = excluded.status, assignee = excluded.assignee, on_duty = excluded.on_duty, "
+  "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+  "last_activity_at = excluded.last_activity_at, reminders_sent = excluded.reminders_sent, "
+  "next_reminder_at = excluded.next_reminder_at, reminder_epoch = excluded.reminder_epoch, "
+  "closed = excluded.closed, moved_to = excluded.moved_to, source = excluded.source, jira_key = excluded.jira_key";
+constexpr const char* sql_request_by_id = "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE id = ?1";
+constexpr const char* sql_request_by_thread =
+  "SELECT " DUTYDESK_REQUEST_COLS " FROM requests "
+  "WHERE id = (SELECT request_id FROM thread_map WHERE root_message_id = ?1)";
+constexpr const char* sql_request_by_jira = "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE jira_key = ?1";
+constexpr const char* sql_open_requests =
+  "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE closed = 0 ORDER BY created_at, id";
+
+#undef DUTYDESK_REQUEST_COLS
+
+constexpr const char* sql_append_status =
+  "INSERT INTO status_changes (request_id, seq, from_status, to_status, actor, at) "
+  "VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM status_changes WHERE request_id = ?1), ?2, ?3, ?4, ?5) "
+  "RETURNING seq";
+constexpr const char* sql_status_history =
+  "SELECT request_id, from_status, to_status, actor, at, seq FROM status_changes WHERE request_id = ?1 ORDER BY seq";
+constexpr const char* sql_link_thread =
+  "INSERT INTO thread_map (root_message_id, request_id, room_id) VALUES (?1, ?2, ?3)";
+constexpr const char* sql_thread_links =
+  "SELECT root_message_id, request_id, room_id FROM thread_map WHERE request_id = ?1 ORDER BY root_message_id";
+// A cursor never moves backwards: replaying an older message leaves it alone.
+constexpr const char* sql_set_cursor =
+  "INSERT INTO room_cursors (room_id, last_ts, last_message_id) VALUES (?1, ?2, ?3) "
+  "ON CONFLICT (room_id) DO UPDATE SET last_ts = excluded.last_ts, last_message_id = excluded.last_message_id "
+  "WHERE excluded.last_ts >= room_cursors.last_ts";
+constexpr const char* sql_cursors = "SELECT room_id, last_ts, last_message_id FROM room_cursors ORDER BY room_id";
+constexpr const char* sql_set_timer =
+  "INSERT INTO timers (request_id, kind, due_at, epoch) VALUES (?1, ?2, ?3, ?4) "
+  "ON CONFLICT (request_id, kind) DO UPDATE SET due_at = excluded.due_at, epoch = excluded.epoch";
+constexpr const char* sql_remove_timer = "DELETE FROM timers WHERE request_id = ?1 AND kind = ?2";
+constexpr const char* sql_due_timers =
+  "SELECT request_id, kind, due_at, epoch FROM timers WHERE due_at <= ?1 ORDER BY due_at, request_id, kind";
+constexpr const char* sql_action =
+  "SELECT key, state, created_at, completed_at, result FROM actions WHERE key = ?1";
+constexpr const char* sql_pending_actions =
+  "SELECT key, state, created_at, completed_at, result FROM actions WHERE state = 'pending' ORDER BY created_at, key";
+constexpr const char* sql_claim =
+  "INSERT INTO actions (key, state, created_at, completed_at, result) VALUES (?1, 'pending', ?2, NULL, NULL)";
+constexpr const char* sql_complete =
+  "UPDATE actions SET state = 'done', completed_at = ?2, result = ?3 WHERE key = ?1 AND state = 'pending'";
+constexpr const char* sql_release = "DELETE FROM actions WHERE key = ?1 AND state = 'pending'";
+constexpr const char* sql_enqueue =
+  "INSERT INTO outbox (id, request_id, seq, subject, payload, created_at, sent_at) "
+  "VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE request_id = ?2), ?3, ?4, ?5, NULL) "
+  "RETURNING seq";
+constexpr const char* sql_mark_sent = "UPDATE outbox SET sent_at = COALESCE(sent_at, ?2) WHERE id = ?1";
+constexpr const char* sql_pending_events =
+  "SELECT id, request_id, subject, payload, created_at, sent_at, seq, position FROM outbox "
+  "WHERE sent_at IS NULL ORDER BY position LIMIT ?1";
+constexpr const char* sql_pending_events_of =
+  "SELECT id, request_id, subject, payload, created_at, sent_at, seq, position FROM outbox "
+  "WHERE sent_at IS NULL AND request_id = ?1 ORDER BY seq";
+constexpr const char* sql_counts =
+  "SELECT (SELECT COUNT(*) FROM requests), (SELECT COUNT(*) FROM requests WHERE closed = 0), "
+  "(SELECT COUNT(*) FROM status_changes), (SELECT COUNT(*) FROM thread_map), (SELECT COUNT(*) FROM timers), "
+  "(SELECT COUNT(*) FROM actions WHERE state = 'pending'), (SELECT COUNT(*) FROM actions WHERE state = 'done'), "
+  "(SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL), (SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL)";
+
+// --- row readers -------------------------------------------------------------------------------------------------
+
+request_record read_request(const query& q) {
+  request_record r;
+  r.id = q.col_str(0);
+  r.room_id = q.col_str(1);
+  r.root_message_id = q.col_str(2);
+  r.requester_id = q.col_str(3);
+  r.requester_username = q.col_str(4);
+  r.text = q.col_str(5);
+  r.status = q.col_str(6);
+  r.assignee = q.col_opt_str(7);
+  r.on_duty = q.col_opt_str(8);
+  r.created_at = q.col_i64(9);
+  r.updated_at = q.col_i64(10);
+  r.last_activity_at = q.col_i64(11);
+  r.reminders_sent = static_cast<std::int32_t>(q.col_i64(12));
+  r.next_reminder_at = q.col_opt_i64(13);
+  r.reminder_epoch = q.col_i64(14);
+  r.closed = q.col_i64(15) != 0;
+  r.moved_to = q.col_opt_str(16);
+  r.source = q.col_str(17) == "jira" ? request_source::jira : request_source::chat;
+  r.jira_key = q.col_opt_str(18);
+  return r;
+}
+
+action_record read_action(const query& q) {
+  action_record a;
+  a.key = q.col_str(0);
+  a.state = q.col_str(1) == "done" ? action_state::done : action_state::pending;
+  a.created_at = q.col_i64(2);
+  a.completed_at = q.col_opt_i64(3);
+  a.result = q.col_opt_str(4);
+  return a;
+}
+
+outbox_event read_event(const query& q) {
+  outbox_event e;
+  e.id = q.col_str(0);
+  e.request_id = q.col_str(1);
+  e.subject = q.col_str(2);
+  e.payload = q.col_str(3);
+  e.created_at = q.col_i64(4);
+  e.sent_at = q.col_opt_i64(5);
+  e.seq = q.col_i64(6);
+  e.position = q.col_i64(7);
+  return e;
+}
+
+// Collects every row of `q` through `read`.
+template <class Read>
+auto collect(query& q, Read read) -> result<std::vector<decltype(read(q))>> {
+  std::vector<decltype(read(q))> out;
+  for (;;) {
+    auto row = q.step();
+    if (!row)
+      return row.err();
+    if (!*row)
+      return out;
+    out.push_back(read(q));
+  }
+}
+
+// The first row of `q` through `read`, if any.
+template <class Read>
+auto first(query& q, Read read) -> result<std::optional<decltype(read(q))>> {
+  auto row = q.step();
+  if (!row)
+    return row.err();
+  if (!*row)
+    return std::optional<decltype(read(q))>{};
+  return std::optional{read(q)};
+}
+
+class sqlite_store;
+
+class sqlite_transaction final : public transaction {
+public:
+  explicit sqlite_transaction(sqlite_store& st) : st_(st) {}
+  ~sqlite_transaction() override;
+
+  result<void> upsert_request(const request_record& r) override;
+  result<std::int64_t> append_status_change(const status_change& c) override;
+  result<void> link_thread(const thread_link& link) override;
+  result<void> set_room_cursor(const room_cursor& cursor) override;
+  result<void> set_timer(const timer_record& t) override;
+  result<void> remove_timer(const std::string& request_id, const std::string& kind) override;
+  result<claim_outcome> claim(const std::string& key, millis now) override;
+  result<void> complete(const std::string& key, const std::string& result_id, millis now) override;
+  result<void> release(const std::string& key) override;
+  result<std::int64_t> enqueue_event(const outbox_event& e) override;
+  result<void> mark_event_sent(const std::string& id, millis at) override;
+  result<void> commit() override;
+  void rollback() override;
+
+private:
+  // The error a write must return without running, if any.
+  std::optional<error> blocked() const;
+  // Remembers the first failure: it poisons the rest of the transaction.
+  template <class T>
+  result<T> track(result<T> r) {
+    if (!r && !failed_)
+      failed_ = r.err();
+    return r;
+  }
+  void finish();
+
+  sqlite_store& st_;
+  bool finished_ = false;
+  std::optional<error> failed_;
+};
+
+class sqlite_store final : public store {
+public:
+  sqlite_store(sqlite3* db, std::span<const migration> migrations) : db_(db), migrations_(migrations) {}
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  ~sqlite_store() override {
+    for (auto& [sql, stmt] : cache_)
+      sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  sqlite3* db() const { return db_; }
+  bool ready_ = false;
+  bool txn_open_ = false;
+
+  /// A cached prepared statement for `sql` (a string constant of this file).
+  result<sqlite3_stmt*> prepare(const char* sql, const char* what) {
+    if (auto i = cache_.find(sql); i != cache_.end())
+      return i->second;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK)
+      return sqlite_error(db_, rc, what);
+    cache_.emplace(sql, stmt);
+    return stmt;
+  }
+
+  /// Runs `body(query&)` on the cached statement for `sql`.
+  template <class Body>
+  auto with(const char* sql, const char* what, Body body) -> decltype(body(std::declval<query&>())) {
+    auto stmt = prepare(sql, what);
+    if (!stmt)
+      return stmt.err();
+    query q{db_, *stmt, what};
+    return body(q);
+  }
+
+  result<std::unique_ptr<transaction>> begin() override {
+    if (!ready_)
+      return pending_error();
+    if (txn_open_)
+      return error{errc::invalid_state, "a transaction of this store is already open"};
+    // IMMEDIATE takes the write lock now, so commit never fails with SQLITE_BUSY halfway through a unit of work.
+    if (auto ok = detail::exec(db_, "BEGIN IMMEDIATE", "begin transaction"); !ok)
+      return ok.err();
+    txn_open_ = true;
+    return std::unique_ptr<transaction>{std::make_unique<sqlite_transaction>(*this)};
+  }
+
+  result<std::optional<request_record>> request(const std::string& id) override {
+    return read(sql_request_by_id, "read request",
+                [&](query& q) { return first(q.text(id), read_request); });
+  }
+
+  result<std::optional<request_record>> request_by_thread(const std::string& root_message_id) override {
+    return read(sql_request_by_thread, "read request by thread",
+                [&](query& q) { return first(q.text(root_message_id), read_request); });
+  }
+
+  result<std::optional<request_record>> request_by_jira_key(const std::string& jira_key) override {
+    return read(sql_request_by_jira, "read request by jira key",
+                [&](query& q) { return first(q.text(jira_key), read_request); });
+  }
+
+  result<std::vector<request_record>> open_requests() override {
+    return read(sql_open_requests, "read open requests", [&](query& q) { return collect(q, read_request); });
+  }
+
+  result<std::vector<status_change>> status_history(const std::string& request_id) override {
+    return read(sql_status_history, "read status history", [&](query& q) {
+      return collect(q.text(request_id), [](const query& r) {
+        return status_change{r.col_str(0), r.col_opt_str(1), r.col_str(2), r.col_str(3), r.col_i64(4), r.col_i64(5)};
+      });
+    });
+  }
+
+  result<std::vector<thread_link>> thread_links(const std::string& request_id) override {
+    return read(sql_thread_links, "read thread links", [&](query& q) {
+      return collect(q.text(request_id),
+                     [](const query& r) { return thread_link{r.col_str(0), r.col_str(1), r.col_str(2)}; });
+    });
+  }
+
+  result<std::vector<timer_record>> due_timers(millis up_to) override {
+    return read(sql_due_timers, "read due timers", [&](query& q) {
+      return collect(q.i64(up_to), [](const query& r) {
+        return timer_record{r.col_str(0), r.col_str(1), r.col_i64(2), r.col_i64(3)};
+      });
+    });
+  }
+
+  result<std::vector<room_cursor>> room_cursors() override {
+    return read(sql_cursors, "read room cursors", [&](query& q) {
+      return collect(q, [](const query& r) { return room_cursor{r.col_str(0), r.col_i64(1), r.col_str(2)}; });
+    });
+  }
+
+  result<std::optional<action_record>> action(const std::string& key) override {
+    return read(sql_action, "read action", [&](query& q) { return first(q.text(key), read_action); });
+  }
+
+  result<std::vector<action_record>> pending_actions() override {
+    return read(sql_pending_actions, "read pending actions", [&](query& q) { return collect(q, read_action); });
+  }
+
+  result<std::vector<outbox_event>> pending_events(std::size_t limit) override {
+    auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+    return read(sql_pending_events, "read pending events",
+                [&](query& q) { return collect(q.i64(n), read_event); });
+  }
+
+  result<std::vector<outbox_event>> pending_events_of(const std::string& request_id) override {
+    return read(sql_pending_events_of, "read pending events of request",
+                [&](query& q) { return collect(q.text(request_id), read_event); });
+  }
+
+  result<store_counts> counts() override {
+    return read(sql_counts, "count rows", [&](query& q) -> result<store_counts> {
+      auto row = q.step();
+      if (!row)
+        return row.err();
+      return store_counts{q.col_i64(0), q.col_i64(1), q.col_i64(2), q.col_i64(3), q.col_i64(4),
+                          q.col_i64(5), q.col_i64(6), q.col_i64(7), q.col_i64(8)};
+    });
+  }
+
+  result<int> schema_version() override { return sqlite_schema_version(db_); }
+
+  result<std::vector<migration_info>> pending_migrations() override {
+    return sqlite_pending_migrations(db_, migrations_);
+  }
+
+  result<void> check_integrity() override {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA integrity_check", -1, &stmt, nullptr);
+    if (rc != SQLITE_OK)
+      return sqlite_error(db_, rc, "integrity check");
+    std::string verdict;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      auto p = sqlite3_column_text(stmt, 0);
+      verdict = p != nullptr ? reinterpret_cast<const char*>(p) : "";
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW)
+      return sqlite_error(db_, rc, "integrity check");
+    if (verdict != "ok")
+      return error{errc::corrupt, "integrity check failed: " + verdict};
+    rc = sqlite3_prepare_v2(db_, "PRAGMA foreign_key_check", -1, &stmt, nullptr);
+    if (rc != SQLITE_OK)
+      return sqlite_error(db_, rc, "foreign key check");
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+      return error{errc::corrupt, "foreign key check found dangling references"};
+    if (rc != SQLITE_DONE)
+      return sqlite_error(db_, rc, "foreign key check");
+    return {};
+  }
+
+private:
+  error pending_error() const {
+    return error{errc::schema_pending, "database schema is not up to date; run dutydesk migrate"};
+  }
+
+  template <class Body>
+  auto read(const char* sql, const char* what, Body body) -> decltype(body(std::declval<query&>())) {
+    if (!ready_)
+      return pending_error();
+    return with(sql, what, body);
+  }
+
+  sqlite3* db_;
+  std::span<const migration> migrations_;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+// --- transaction -------------------------------------------------------------------------------------------------
+
+sqlite_transaction::~sqlite_transaction() {
+  if (!finished_)
+    rollback();
+}
+
+std::optional<error> sqlite_transaction::blocked() const {
+  if (finished_)
+    return error{errc::invalid_state, "transaction already committed or rolled back"};
+  return failed_;
+}
+
+void sqlite_transaction::finish() {
+  finished_ = true;
+  st_.txn_open_ = false;
+}
+
+result<void> sqlite_transaction::upsert_request(const request_record& r) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_upsert_request, "store request", [&](query& q) {
+    q.text(r.id).text(r.room_id).text(r.root_message_id).text(r.requester_id).text(r.requester_username);
+    q.blob(r.text).text(r.status).text(r.assignee).text(r.on_duty).i64(r.created_at).i64(r.updated_at);
+    q.i64(r.last_activity_at).i64(std::int64_t{r.reminders_sent}).i64(r.next_reminder_at).i64(r.reminder_epoch);
+    q.i64(std::int64_t{r.closed ? 1 : 0}).text(r.moved_to);
+    q.text(std::string{r.source == request_source::jira ? "jira" : "chat"}).text(r.jira_key);
+    return q.run();
+  }));
+}
+
+result<std::int64_t> sqlite_transaction::append_status_change(const status_change& c) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_append_status, "append status change", [&](query& q) -> result<std::int64_t> {
+    q.text(c.request_id).text(c.from).text(c.to).text(c.actor).i64(c.at);
+    auto row = q.step();
+    if (!row)
+      return row.err();
+    std::int64_t seq = q.col_i64(0);
+    if (auto done = q.run(); !done)
+      return done.err();
+    return seq;
+  }));
+}
+
+result<void> sqlite_transaction::link_thread(const thread_link& link) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_link_thread, "link thread", [&](query& q) {
+    return q.text(link.root_message_id).text(link.request_id).text(link.room_id).run();
+  }));
+}
+
+result<void> sqlite_transaction::set_room_cursor(const room_cursor& cursor) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_set_cursor, "set room cursor", [&](query& q) {
+    return q.text(cursor.room_id).i64(cursor.last_ts).text(cursor.last_message_id).run();
+  }));
+}
+
+result<void> sqlite_transaction::set_timer(const timer_record& t) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_set_timer, "set timer", [&](query& q) {
+    return q.text(t.request_id).text(t.kind).i64(t.due_at).i64(t.epoch).run();
+  }));
+}
+
+result<void> sqlite_transaction::remove_timer(const std::string& request_id, const std::string& kind) {
+  if (auto b = blocked())
+    return *b;
+  return track(
+    st_.with(sql_remove_timer, "remove timer", [&](query& q) { return q.text(request_id).text(kind).run(); }));
+}
+
+result<claim_outcome> sqlite_transaction::claim(const std::string& key, millis now) {
+  if (auto b = blocked())
+    return *b;
+  auto found = st_.with(sql_action, "claim action", [&](query& q) { return first(q.text(key), read_action); });
+  if (!found)
+    return track(result<claim_outcome>{found.err()});
+  if (*found) {
+    auto status = (*found)->state == action_state::done ? claim_status::done : claim_status::pending;
+    return claim_outcome{status, std::move(**found)};
+  }
+  auto ins = st_.with(sql_claim, "claim action", [&](query& q) { return q.text(key).i64(now).run(); });
+  if (!ins)
+    return track(result<claim_outcome>{ins.err()});
+  return claim_outcome{claim_status::fresh, action_record{key, action_state::pending, now, std::nullopt, std::nullopt}};
+}
+
+result<void> sqlite_transaction::complete(const std::string& key, const std::string& result_id, millis now) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_complete, "complete action", [&](query& q) -> result<void> {
+    if (auto ok = q.text(key).i64(now).text(result_id).run(); !ok)
+      return ok;
+    if (q.changes() > 0)
+      return {};
+    // Nothing pending under that key: completing a done action again keeps its first result.
+    auto found = st_.with(sql_action, "complete action", [&](query& r) { return first(r.text(key), read_action); });
+    if (!found)
+      return found.err();
+    if (!*found)
+      return error{errc::not_found, "complete action: the key was never claimed"};
+    return {};
+  }));
+}
+
+result<void> sqlite_transaction::release(const std::string& key) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_release, "release action", [&](query& q) -> result<void> {
+    if (auto ok = q.text(key).run(); !ok)
+      return ok;
+    if (q.changes() > 0)
+      return {};
+    auto found = st_.with(sql_action, "release action", [&](query& r) { return first(r.text(key), read_action); });
+    if (!found)
+      return found.err();
+    if (!*found)
+      return error{errc::not_found, "release action: the key was never claimed"};
+    return error{errc::invalid_state, "release action: the action is already done"};
+  }));
+}
+
+result<std::int64_t> sqlite_transaction::enqueue_event(const outbox_event& e) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_enqueue, "enqueue event", [&](query& q) -> result<std::int64_t> {
+    q.text(e.id).text(e.request_id).text(e.subject).blob(e.payload).i64(e.created_at);
+    auto row = q.step();
+    if (!row)
+      return row.err();
+    std::int64_t seq = q.col_i64(0);
+    if (auto done = q.run(); !done)
+      return done.err();
+    return seq;
+  }));
+}
+
+result<void> sqlite_transaction::mark_event_sent(const std::string& id, millis at) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_mark_sent, "mark event sent", [&](query& q) -> result<void> {
+    if (auto ok = q.text(id).i64(at).run(); !ok)
+      return ok;
+    if (q.changes() == 0)
+      return error{errc::not_found, "mark event sent: no such event"};
+    return {};
+  }));
+}
+
+result<void> sqlite_transaction::commit() {
+  if (finished_)
+    return error{errc::invalid_state, "transaction already committed or rolled back"};
+  if (failed_) {
+    auto err = *failed_;
+    rollback();
+    return error{err.code, "transaction rolled back: " + err.message};
+  }
+  if (auto ok = detail::exec(st_.db(), "COMMIT", "commit transaction"); !ok) {
+    rollback();
+    return ok.err();
+  }
+  finish();
+  return {};
+}
+
+void sqlite_transaction::rollback() {
+  if (finished_)
+    return;
+  // Fails only when SQLite already rolled back on its own (e.g. after SQLITE_FULL); either way nothing remains.
+  sqlite3_exec(st_.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+  finish();
+}
+
+// Runs a PRAGMA that answers one text row and returns that row.
+result<std::string> pragma(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (rc != SQLITE_OK)
+    return sqlite_error(db, rc, sql);
+  std::string out;
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    auto p = sqlite3_column_text(stmt, 0);
+    out = p != nullptr ? reinterpret_cast<const char*>(p) : "";
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return sqlite_error(db, rc, sql);
+  return out;
+}
+
+} // namespace
+
+result<std::unique_ptr<store>> open_sqlite(const std::string& path, const sqlite_options& opts) {
+  bool memory = path == ":memory:";
+  if (path.empty())
+    return error{errc::bad_url, "empty SQLite path"};
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    auto err = sqlite_error(db, rc, "open SQLite database");
+    sqlite3_close_v2(db);
+    return err;
+  }
+  // The store owns the handle from here, so every early return closes it.
+  auto st = std::make_unique<sqlite_store>(db, opts.migrations);
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, opts.busy_timeout_ms);
+  // The first statement that reads the file: a non-database file fails here with SQLITE_NOTADB.
+  auto mode = pragma(db, "PRAGMA journal_mode = WAL");
+  if (!mode)
+    return mode.err();
+  if (!memory && *mode != "wal")
+    return error{errc::database, "SQLite refused WAL mode (journal_mode is " + *mode + ")"};
+  for (std::string sql : {std::string{"PRAGMA synchronous = "} + (opts.full_sync ? "FULL" : "NORMAL"),
+                          std::string{"PRAGMA foreign_keys = ON"}})
+    if (auto ok = detail::exec(db, sql.c_str(), sql); !ok)
+      return ok.err();
+  if (opts.apply_migrations) {
+    auto v = sqlite_apply_migrations(db, opts.migrations);
+    if (!v)
+      return v.err();
+    st->ready_ = true;
+  } else {
+    auto pending = sqlite_pending_migrations(db, opts.migrations);
+    if (!pending)
+      return pending.err();
+    st->ready_ = pending->empty();
+  }
+  return std::unique_ptr<store>{std::move(st)};
+}
+
+} // namespace dutydesk::storage

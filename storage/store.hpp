@@ -1,0 +1,134 @@
+#pragma once
+// The durable storage interface. A backend (SQLite now, PostgreSQL later) implements `store` and `transaction`.
+//
+// Threading: a store and its transactions are used from one thread at a time (the storage actor); none of them is
+// thread-safe. Writes happen only inside a `transaction`: begin() → stage writes → commit(). Every staged write runs
+// at once inside the database transaction, so reads on the same transaction (claim) see earlier writes. The first
+// failing write poisons the transaction: later writes return that error without running, and commit() rolls back
+// and returns it. Nothing of a transaction is visible after a crash unless commit() returned success; everything
+// is once it did (see docs/storage.md for the SQLite durability level).
+//
+// Idempotency protocol for an outbound chat action (nothing posted twice, also after kill -9):
+//   1. In a transaction, together with the state change that asks for the action: claim(key). `fresh` → commit,
+//      then perform the action; `done` → skip it, the result is in the record; `pending` → an earlier run claimed it
+//      and may or may not have performed it: reconcile with the remote side (e.g. look the message up by the id
+//      derived from the key) before deciding.
+//   2. After the remote side confirmed: complete(key, remote id) in a transaction (or release(key) when the action
+//      is known not to have happened, so that the next claim is fresh again).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/records.hpp"
+#include "storage/result.hpp"
+
+namespace dutydesk::storage {
+
+/// A unit of work: staged writes that become durable all together on commit() or not at all.
+/// Destroying an uncommitted transaction rolls it back. @pre It does not outlive its store.
+class transaction {
+public:
+  virtual ~transaction() = default;
+
+  /// Inserts the request or replaces every field of the stored one with the same id.
+  virtual result<void> upsert_request(const request_record& r) = 0;
+
+  /// Appends a status change; storage assigns and returns its per-request sequence number (1, 2, ...).
+  virtual result<std::int64_t> append_status_change(const status_change& c) = 0;
+
+  /// Maps a thread root message to a request; errc::constraint when the root message is already mapped.
+  virtual result<void> link_thread(const thread_link& link) = 0;
+
+  /// Sets the room's cursor (replaces the previous one).
+  virtual result<void> set_room_cursor(const room_cursor& cursor) = 0;
+
+  /// Sets the timer of (request id, kind), replacing its due time and epoch.
+  virtual result<void> set_timer(const timer_record& t) = 0;
+
+  /// Removes the timer of (request id, kind); removing an absent timer is not an error.
+  virtual result<void> remove_timer(const std::string& request_id, const std::string& kind) = 0;
+
+  /// Claims the outbound action `key` at time `now`; see the protocol above.
+  virtual result<claim_outcome> claim(const std::string& key, millis now) = 0;
+
+  /// Marks the claimed action `key` done with the remote `result_id`; errc::not_found when never claimed.
+  virtual result<void> complete(const std::string& key, const std::string& result_id, millis now) = 0;
+
+  /// Drops a pending claim of `key` (the action is known not to have happened); a done record is kept and
+  /// errc::invalid_state returned, an absent one is errc::not_found.
+  virtual result<void> release(const std::string& key) = 0;
+
+  /// Appends an event to the outbox; storage assigns and returns its per-request sequence number (1, 2, ...).
+  virtual result<std::int64_t> enqueue_event(const outbox_event& e) = 0;
+
+  /// Marks the outbox event `id` sent at `at`; errc::not_found for an unknown id. Marking twice keeps the first time.
+  virtual result<void> mark_event_sent(const std::string& id, millis at) = 0;
+
+  /// Makes every staged write durable, or none of them; the transaction is finished either way.
+  virtual result<void> commit() = 0;
+
+  /// Discards every staged write; the transaction is finished.
+  virtual void rollback() = 0;
+};
+
+/// A storage backend.
+class store {
+public:
+  virtual ~store() = default;
+
+  /// Starts a unit of work; errc::invalid_state while another transaction of this store is open.
+  virtual result<std::unique_ptr<transaction>> begin() = 0;
+
+  /// The request with `id`, if any.
+  virtual result<std::optional<request_record>> request(const std::string& id) = 0;
+
+  /// The request a thread root message maps to (via link_thread), if any.
+  virtual result<std::optional<request_record>> request_by_thread(const std::string& root_message_id) = 0;
+
+  /// The request mirrored to Jira issue `jira_key`, if any.
+  virtual result<std::optional<request_record>> request_by_jira_key(const std::string& jira_key) = 0;
+
+  /// Every request that is not closed, oldest first (restore at start).
+  virtual result<std::vector<request_record>> open_requests() = 0;
+
+  /// The status changes of a request in sequence order.
+  virtual result<std::vector<status_change>> status_history(const std::string& request_id) = 0;
+
+  /// Every thread link of a request.
+  virtual result<std::vector<thread_link>> thread_links(const std::string& request_id) = 0;
+
+  /// Every timer due at or before `up_to`, earliest first (ties by request id, kind). Pass INT64_MAX for all.
+  virtual result<std::vector<timer_record>> due_timers(millis up_to) = 0;
+
+  /// Every room cursor, ordered by room id.
+  virtual result<std::vector<room_cursor>> room_cursors() = 0;
+
+  /// The idempotency record of `key`, if any.
+  virtual result<std::optional<action_record>> action(const std::string& key) = 0;
+
+  /// Every pending (claimed, not completed) action, oldest first: to reconcile after a crash.
+  virtual result<std::vector<action_record>> pending_actions() = 0;
+
+  /// Up to `limit` unsent outbox events in global order.
+  virtual result<std::vector<outbox_event>> pending_events(std::size_t limit) = 0;
+
+  /// The unsent outbox events of one request in per-request order.
+  virtual result<std::vector<outbox_event>> pending_events_of(const std::string& request_id) = 0;
+
+  /// Row counts.
+  virtual result<store_counts> counts() = 0;
+
+  /// The newest applied schema version (0 for an empty database).
+  virtual result<int> schema_version() = 0;
+
+  /// The migrations known to the binary and not applied yet, in order.
+  virtual result<std::vector<migration_info>> pending_migrations() = 0;
+
+  /// Checks the database's own consistency (SQLite: PRAGMA integrity_check + foreign_key_check); errc::corrupt when
+  /// it fails.
+  virtual result<void> check_integrity() = 0;
+};
+
+} // namespace dutydesk::storage
