@@ -1,0 +1,452 @@
+#include "domain/request_lifecycle.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <span>
+#include <type_traits>
+
+#include "domain/commands.hpp"
+#include "domain/duration.hpp"
+
+namespace dutydesk::domain {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Rocket.Chat reports reactions as ":name:"; the config may write "name".
+std::string normalize_emoji(std::string_view emoji) {
+  if (emoji.empty())
+    return {};
+  std::string result{emoji};
+  if (result.front() != ':')
+    result.insert(result.begin(), ':');
+  if (result.size() == 1 || result.back() != ':')
+    result.push_back(':');
+  return result;
+}
+
+std::string tags(const std::vector<std::string>& users) {
+  std::string result;
+  for (const auto& u : users) {
+    if (!result.empty())
+      result += ' ';
+    result += '@';
+    result += u;
+  }
+  return result;
+}
+
+void add_unique(std::vector<std::string>& xs, const std::string& x) {
+  if (!x.empty() && std::find(xs.begin(), xs.end(), x) == xs.end())
+    xs.push_back(x);
+}
+
+} // namespace
+
+std::string_view to_string(request_phase x) {
+  switch (x) {
+    case request_phase::fresh: return "fresh";
+    case request_phase::active: return "active";
+    case request_phase::moving: return "moving";
+    case request_phase::moved: return "moved";
+  }
+  return "unknown";
+}
+
+std::vector<button> status_buttons(const std::vector<status_def>& statuses) {
+  std::vector<button> result;
+  result.reserve(statuses.size());
+  for (const auto& s : statuses)
+    result.push_back(button{s.label.empty() ? s.id : s.label, "!dd status " + s.id, true});
+  return result;
+}
+
+request_lifecycle::request_lifecycle(lifecycle_params params) : params_(std::move(params)) {
+}
+
+std::vector<effect> request_lifecycle::step(const event& e, timestamp now) {
+  // A restore compares against the record it brings: only what the restore itself changes (the epoch) is written.
+  auto before = std::holds_alternative<restored>(e) ? std::get<restored>(e).record : record_;
+  pending_change_.reset();
+  auto result = std::visit([&](const auto& x) { return on(x, now); }, e);
+  if (record_ != before || pending_change_)
+    result.emplace_back(persist{record_, pending_change_});
+  pending_change_.reset();
+  return result;
+}
+
+std::vector<std::string> request_lifecycle::on_duty_now() const {
+  if (!record_.assignee.empty())
+    return {record_.assignee};
+  return record_.on_duty.users;
+}
+
+// -- helpers ------------------------------------------------------------------------------------------------------
+
+const status_def* request_lifecycle::find_status(std::string_view id) const {
+  for (const auto& s : params_.statuses)
+    if (iequals(s.id, id))
+      return &s;
+  return nullptr;
+}
+
+const status_def* request_lifecycle::find_status_by_emoji(std::string_view emoji) const {
+  auto wanted = normalize_emoji(emoji);
+  if (wanted.empty())
+    return nullptr;
+  for (const auto& s : params_.statuses)
+    if (!s.emoji.empty() && normalize_emoji(s.emoji) == wanted)
+      return &s;
+  return nullptr;
+}
+
+request_roles request_lifecycle::roles() const {
+  request_roles result;
+  result.requester = record_.requester;
+  result.on_duty = record_.on_duty.users;
+  add_unique(result.on_duty, record_.assignee);
+  result.members = params_.members;
+  result.bot_user = params_.bot_user;
+  return result;
+}
+
+std::string request_lifecycle::key(std::string_view kind) const {
+  std::string result = record_.request_id;
+  result += '/';
+  result += kind;
+  return result;
+}
+
+std::string request_lifecycle::label(const status_def& s) const {
+  return s.label.empty() ? s.id : s.label;
+}
+
+std::string request_lifecycle::status_list() const {
+  std::string result;
+  for (const auto& s : params_.statuses) {
+    if (!result.empty())
+      result += ", ";
+    result += s.id;
+  }
+  return result;
+}
+
+std::string request_lifecycle::render(template_id id, std::initializer_list<template_arg> args) const {
+  return domain::render(id, params_.lang, std::span<const template_arg>{args.begin(), args.size()});
+}
+
+post_thread request_lifecycle::note(std::string key, template_id id,
+                                    std::initializer_list<template_arg> args) const {
+  return post_thread{std::move(key), id, render(id, args), {}, {}};
+}
+
+void request_lifecycle::arm(std::vector<effect>& xs, timestamp now) {
+  ++record_.reminder_epoch;
+  record_.reminder_deadline = now + params_.remind_after;
+  xs.emplace_back(arm_reminder{*record_.reminder_deadline, record_.reminder_epoch});
+}
+
+void request_lifecycle::cancel(std::vector<effect>& xs) {
+  if (!record_.reminder_deadline)
+    return;
+  ++record_.reminder_epoch;
+  record_.reminder_deadline.reset();
+  xs.emplace_back(cancel_reminders{record_.reminder_epoch});
+}
+
+// -- events -------------------------------------------------------------------------------------------------------
+
+std::vector<effect> request_lifecycle::on(const created& e, timestamp now) {
+  std::vector<effect> result;
+  if (record_.phase != request_phase::fresh || params_.statuses.empty())
+    return result; // a duplicate created (the actor saw the root twice) changes nothing
+  record_.request_id = e.request_id;
+  record_.room = e.room;
+  record_.root_message_id = e.root_message_id;
+  record_.requester = e.requester;
+  record_.text = e.text;
+  record_.permalink = e.permalink;
+  record_.on_duty = e.on_duty;
+  record_.phase = request_phase::active;
+  const status_def* initial = find_status(params_.initial_status);
+  if (initial == nullptr)
+    initial = &params_.statuses.front();
+  record_.status = initial->id;
+  if (!initial->emoji.empty())
+    result.emplace_back(add_reaction{key("status/0-add"), normalize_emoji(initial->emoji)});
+  auto users = on_duty_now();
+  auto id = e.on_duty.source == duty_source::ok ? template_id::thread_intro : template_id::thread_intro_fallback;
+  auto text = render(id, {{"on_duty", tags(users)},
+                          {"requester", e.requester},
+                          {"status", label(*initial)},
+                          {"reason", e.on_duty.reason}});
+  result.emplace_back(post_thread{key("intro"), id, std::move(text), users, status_buttons(params_.statuses)});
+  if (!initial->final)
+    arm(result, now);
+  pending_change_ = status_change{"", record_.status, "", now, record_.status_seq};
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) {
+  std::vector<effect> result;
+  if (record_.phase == request_phase::fresh || e.author.empty() || e.author == params_.bot_user)
+    return result;
+  auto reply_key = [&](std::string_view kind) { return key("reply/" + e.message_id + "-" + std::string{kind}); };
+  auto cmd = parse_command(e.text);
+  if (!cmd) {
+    if (record_.phase != request_phase::active || !counts_as_activity(roles(), e.author))
+      return result;
+    record_.unanswered_reminders = 0;
+    if (const auto* s = find_status(record_.status); s != nullptr && !s->final)
+      arm(result, now);
+    return result;
+  }
+  if (std::holds_alternative<rate_command>(*cmd))
+    return result; // the feedback work handles ratings
+  if (record_.phase == request_phase::moving) {
+    result.emplace_back(note(reply_key("moving"), template_id::moving_note, {{"target", record_.move_target_room}}));
+    return result;
+  }
+  if (record_.phase == request_phase::moved) {
+    result.emplace_back(note(reply_key("closed"), template_id::closed_note,
+                             {{"target", record_.move_target_room}, {"link", record_.moved_permalink}}));
+    return result;
+  }
+  auto help = [&] {
+    result.emplace_back(note(reply_key("help"), template_id::help, {{"statuses", status_list()}}));
+    return result;
+  };
+  if (const auto* x = std::get_if<status_command>(&*cmd)) {
+    const auto* target = find_status(x->status_id);
+    if (target == nullptr) {
+      result.emplace_back(note(reply_key("unknown-status"), template_id::unknown_status,
+                               {{"status", x->status_id}, {"statuses", status_list()}}));
+      return result;
+    }
+    return set_status(e.author, *target, reply_key("refused"), now);
+  }
+  if (const auto* x = std::get_if<move_command>(&*cmd))
+    return move(e, x->target, x->is_room);
+  if (const auto* x = std::get_if<assign_command>(&*cmd)) {
+    if (!may_assign(roles(), e.author)) {
+      result.emplace_back(dm_user{reply_key("refused"), e.author, template_id::refused_assign,
+                                  render(template_id::refused_assign,
+                                         {{"request", record_.request_id}, {"room", record_.room}})});
+      return result;
+    }
+    if (x->user == record_.assignee)
+      return result;
+    record_.assignee = x->user;
+    record_.unanswered_reminders = 0;
+    auto n = note(reply_key("assigned"), template_id::assigned, {{"user", e.author}, {"assignee", x->user}});
+    n.mentions = {x->user};
+    result.emplace_back(std::move(n));
+    if (const auto* s = find_status(record_.status); s != nullptr && !s->final)
+      arm(result, now);
+    return result;
+  }
+  return help(); // help_command and unknown_command
+}
+
+std::vector<effect> request_lifecycle::set_status(const std::string& user, const status_def& target,
+                                                  const std::string& refusal_key, timestamp now) {
+  std::vector<effect> result;
+  if (iequals(target.id, record_.status))
+    return result; // idempotent: a repeated click or reaction
+  switch (may_set_status(roles(), user, target.final)) {
+    case status_permission::allowed:
+      break;
+    case status_permission::refused:
+      result.emplace_back(dm_user{refusal_key, user, template_id::refused_status,
+                                  render(template_id::refused_status,
+                                         {{"request", record_.request_id}, {"room", record_.room}})});
+      return result;
+    case status_permission::requester_not_final: {
+      std::string finals;
+      for (const auto& s : params_.statuses)
+        if (s.final)
+          finals += (finals.empty() ? "" : ", ") + s.id;
+      result.emplace_back(dm_user{refusal_key, user, template_id::refused_requester,
+                                  render(template_id::refused_requester,
+                                         {{"request", record_.request_id}, {"finals", finals}})});
+      return result;
+    }
+  }
+  const status_def* old = find_status(record_.status);
+  auto old_emoji = old != nullptr ? normalize_emoji(old->emoji) : std::string{};
+  auto new_emoji = normalize_emoji(target.emoji);
+  auto seq = std::to_string(record_.status_seq + 1);
+  if (old_emoji != new_emoji) {
+    if (!old_emoji.empty())
+      result.emplace_back(remove_reaction{key("status/" + seq + "-remove"), old_emoji});
+    if (!new_emoji.empty())
+      result.emplace_back(add_reaction{key("status/" + seq + "-add"), new_emoji});
+  }
+  auto from_label = old != nullptr ? label(*old) : record_.status;
+  result.emplace_back(note(key("status/" + seq + "-note"), template_id::status_changed,
+                           {{"user", user}, {"from", from_label}, {"to", label(target)}}));
+  status_change change{record_.status, target.id, user, now, record_.status_seq + 1};
+  ++record_.status_seq;
+  record_.status = target.id;
+  record_.unanswered_reminders = 0;
+  result.emplace_back(mirror_status_change{change});
+  if (target.final) {
+    cancel(result);
+    result.emplace_back(request_final{record_.request_id, record_.requester, target.id});
+  } else {
+    arm(result, now); // a status change is activity; from a final status it reopens the reminders
+  }
+  pending_change_ = std::move(change);
+  return result;
+}
+
+std::vector<effect> request_lifecycle::move(const thread_reply& e, const std::string& target, bool is_room) {
+  std::vector<effect> result;
+  auto reply_key = [&](std::string_view kind) { return key("reply/" + e.message_id + "-" + std::string{kind}); };
+  if (!may_move(roles(), e.author)) {
+    result.emplace_back(dm_user{reply_key("refused"), e.author, template_id::refused_move,
+                                render(template_id::refused_move,
+                                       {{"request", record_.request_id}, {"room", record_.room}})});
+    return result;
+  }
+  const move_target* found = nullptr;
+  for (const auto& c : params_.channels)
+    if (c.room == target)
+      found = &c;
+  if (found == nullptr && !is_room)
+    for (const auto& c : params_.channels)
+      for (const auto& s : c.services)
+        if (found == nullptr && iequals(s, target))
+          found = &c;
+  if (found == nullptr) {
+    result.emplace_back(note(reply_key("move-unknown"), template_id::move_unknown_target, {{"target", target}}));
+    return result;
+  }
+  if (found->room == record_.room) {
+    result.emplace_back(note(reply_key("move-same"), template_id::move_same_room, {{"room", record_.room}}));
+    return result;
+  }
+  record_.phase = request_phase::moving;
+  record_.move_target_room = found->room;
+  record_.moved_by = e.author;
+  result.emplace_back(repost{key("move/repost"), found->room,
+                             render(template_id::moved_repost, {{"permalink", record_.permalink},
+                                                                {"from", record_.room},
+                                                                {"by", e.author},
+                                                                {"requester", record_.requester},
+                                                                {"text", record_.text}})});
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const reaction_added& e, timestamp now) {
+  if (record_.phase != request_phase::active || e.user.empty() || e.user == params_.bot_user)
+    return {};
+  const auto* target = find_status_by_emoji(e.emoji);
+  if (target == nullptr || !may_react(roles(), e.user))
+    return {}; // reactions are a shortcut for staff; anyone else's are just reactions
+  return set_status(e.user, *target, {}, now);
+}
+
+std::vector<effect> request_lifecycle::on(const reaction_removed&, timestamp) {
+  return {};
+}
+
+std::vector<effect> request_lifecycle::on(const reminder_due& e, timestamp now) {
+  std::vector<effect> result;
+  if (record_.phase != request_phase::active || e.epoch != record_.reminder_epoch || !record_.reminder_deadline)
+    return result; // stale or cancelled
+  if (now < *record_.reminder_deadline) {
+    // Fired early (a clock skew or a restored timer): keep the same timer alive.
+    result.emplace_back(arm_reminder{*record_.reminder_deadline, record_.reminder_epoch});
+    return result;
+  }
+  ++record_.unanswered_reminders;
+  ++record_.reminders_sent;
+  auto users = on_duty_now();
+  const auto* s = find_status(record_.status);
+  auto status = s != nullptr ? label(*s) : record_.status;
+  auto idle = format_duration(params_.remind_after);
+  auto k = key("reminder/" + std::to_string(record_.reminders_sent));
+  if (record_.unanswered_reminders >= 2) {
+    auto mentions = users;
+    for (const auto& f : params_.fallback)
+      add_unique(mentions, f);
+    std::vector<std::string> extra;
+    for (const auto& f : params_.fallback)
+      if (std::find(users.begin(), users.end(), f) == users.end())
+        add_unique(extra, f);
+    auto text = render(template_id::reminder_escalated,
+                       {{"on_duty", tags(users)}, {"fallback", tags(extra)}, {"idle", idle}, {"status", status}});
+    result.emplace_back(post_thread{std::move(k), template_id::reminder_escalated, std::move(text),
+                                    std::move(mentions), status_buttons(params_.statuses)});
+  } else {
+    auto text = render(template_id::reminder, {{"on_duty", tags(users)}, {"idle", idle}, {"status", status}});
+    result.emplace_back(
+      post_thread{std::move(k), template_id::reminder, std::move(text), users, status_buttons(params_.statuses)});
+  }
+  arm(result, now);
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const on_duty_changed& e, timestamp) {
+  if (record_.phase == request_phase::fresh)
+    return {};
+  record_.on_duty = e.on_duty;
+  return {};
+}
+
+std::vector<effect> request_lifecycle::on(const moved& e, timestamp) {
+  std::vector<effect> result;
+  if (record_.phase != request_phase::moving)
+    return result;
+  record_.phase = request_phase::moved;
+  record_.moved_permalink = e.permalink;
+  result.emplace_back(note(key("move/note"), template_id::moved_note,
+                           {{"target", record_.move_target_room}, {"by", record_.moved_by}, {"link", e.permalink}}));
+  if (const auto* s = find_status(record_.status); s != nullptr && !s->emoji.empty()) {
+    auto emoji = normalize_emoji(s->emoji);
+    if (emoji != normalize_emoji(params_.moved_emoji))
+      result.emplace_back(remove_reaction{key("move/remove"), emoji});
+  }
+  if (!params_.moved_emoji.empty())
+    result.emplace_back(add_reaction{key("move/add"), normalize_emoji(params_.moved_emoji)});
+  cancel(result);
+  result.emplace_back(close_request{});
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const restored& e, timestamp) {
+  std::vector<effect> result;
+  record_ = e.record;
+  switch (record_.phase) {
+    case request_phase::fresh:
+      break;
+    case request_phase::active:
+      if (record_.reminder_deadline) {
+        // Timers of the previous incarnation died with it; one new epoch drops any that still arrive.
+        ++record_.reminder_epoch;
+        result.emplace_back(arm_reminder{*record_.reminder_deadline, record_.reminder_epoch});
+      }
+      break;
+    case request_phase::moving:
+      // The repost may not have happened; the key lets the actor skip it if it did.
+      result.emplace_back(repost{key("move/repost"), record_.move_target_room,
+                                 render(template_id::moved_repost, {{"permalink", record_.permalink},
+                                                                    {"from", record_.room},
+                                                                    {"by", record_.moved_by},
+                                                                    {"requester", record_.requester},
+                                                                    {"text", record_.text}})});
+      break;
+    case request_phase::moved:
+      result.emplace_back(close_request{});
+      break;
+  }
+  return result;
+}
+
+} // namespace dutydesk::domain

@@ -1,0 +1,304 @@
+#pragma once
+// The life of one support request, as a pure state machine: events + now -> effects. No CAF, no clock, no sockets:
+// the request actor translates chat traffic into events, calls step(), and carries out the effects in order
+// (posts, reactions, DMs, timers, storage writes; persist comes last). Every effect that touches chat carries a
+// deterministic idempotency key, so an actor that replays a step after a crash can skip what it already did:
+//   "<id>/intro"                          the thread intro
+//   "<id>/status/<seq>-remove|add|note"   the n-th status change (seq is persisted)
+//   "<id>/reminder/<n>"                   the n-th reminder ever (n is persisted)
+//   "<id>/reply/<message id>-<kind>"      an answer to one thread message (help, notes, refusal DMs)
+//   "<id>/move/repost|note|remove|add"    the move
+// Keys of answers use the message id rather than a counter so that a refusal changes no state at all.
+//
+//                    created
+//                       |  intro (mentions on-duty, buttons), status reaction, arm reminder
+//                       v
+//      +-----------> active (status s) <-----------------------------+
+//      |   status/reaction by staff: remove old reaction, add new,   |
+//      |   note, mirror_status_change, re-arm                        |
+//      |   staff reply / assign: re-arm (reminder count back to 0)   |
+//      |   reminder_due (current epoch, deadline reached): post      |
+//      |     reminder (+fallback from the 2nd unanswered one), re-arm|
+//      |                       |                                     |
+//      |                       | status -> final: request_final,     |
+//      |                       | cancel reminders                    |
+//      |                       v                                     |
+//      |               active (final status s) -- status -> non-final (reopen): re-arm
+//      |                       |
+//      |  !dd move (staff or requester), target known and different
+//      |                       v
+//      +-- (never back) -- moving: repost effect issued; commands get a "being moved" note
+//                              |  moved event (the actor posted the repost and knows its permalink)
+//                              v
+//                           moved: note with link, status reaction replaced by the moved emoji, close;
+//                                  commands get a "moved there" note; reminders, replies and reactions ignored
+//
+// Refusals (anyone not allowed) produce only a DM effect: the state does not change and nothing is persisted.
+// Setting the current status again (a repeated button click or reaction) produces no effects at all.
+// `!dd rate ...` is reserved for the feedback work and is ignored here. `reaction_removed` is accepted and ignored:
+// taking back a reaction does not undo a status.
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "domain/duty_rules.hpp"
+#include "domain/templates.hpp"
+
+namespace dutydesk::domain {
+
+/// Milliseconds since the epoch; always passed in, never read here.
+using timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
+
+/// One status, as the config defines it.
+struct status_def {
+  std::string id;
+  std::string label; // "" means the id
+  std::string emoji; // e.g. ":eyes:"; "" for none (no reaction, not settable by reaction)
+  bool final = false;
+};
+
+/// A channel a request may move to.
+struct move_target {
+  std::string room;
+  std::vector<std::string> services;
+};
+
+/// Everything the machine needs from the config; the actor maps config onto this. Not persisted.
+struct lifecycle_params {
+  std::vector<status_def> statuses; // in the configured order (buttons and help follow it)
+  std::string initial_status;       // must be one of statuses
+  std::vector<std::string> members; // the channel's members
+  std::vector<std::string> fallback;
+  std::chrono::milliseconds remind_after = std::chrono::hours{4};
+  std::string bot_user;
+  std::string moved_emoji = ":arrow_right:";
+  language lang = language::en;
+  std::vector<move_target> channels; // every configured channel, this one included
+};
+
+enum class request_phase { fresh, active, moving, moved };
+
+/// "fresh", "active", "moving", "moved".
+std::string_view to_string(request_phase x);
+
+/// The whole persisted state of a request; storage writes it as is and a restarted actor feeds it back in
+/// `restored`.
+struct request_record {
+  std::string request_id;
+  std::string room;
+  std::string root_message_id;
+  std::string requester;
+  std::string text;
+  std::string permalink; // of the root message
+  request_phase phase = request_phase::fresh;
+  std::string status;
+  std::string assignee; // "" when not assigned; takes the place of the rota's on-duty for tags
+  duty_resolution on_duty;
+  std::uint64_t status_seq = 0;    // number of status changes so far
+  std::uint64_t reminder_epoch = 0;
+  std::optional<timestamp> reminder_deadline; // set while a reminder is armed
+  int unanswered_reminders = 0;    // since the last staff activity
+  std::uint64_t reminders_sent = 0; // ever; keys reminder posts
+  std::string move_target_room;
+  std::string moved_by;
+  std::string moved_permalink; // of the repost
+  friend bool operator==(const request_record&, const request_record&) = default;
+};
+
+/// A status change for the history table and the Jira/NATS hooks.
+struct status_change {
+  std::string from; // "" for the initial status
+  std::string to;
+  std::string by; // "" for the bot (initial status)
+  timestamp at;
+  std::uint64_t seq = 0;
+  friend bool operator==(const status_change&, const status_change&) = default;
+};
+
+// -- events -------------------------------------------------------------------------------------------------------
+
+/// A new request (the filter said new_request and the on-duty was resolved).
+struct created {
+  std::string request_id;
+  std::string room;
+  std::string root_message_id;
+  std::string requester;
+  std::string text;
+  std::string permalink;
+  duty_resolution on_duty;
+};
+
+/// A message in the request's thread: a command or plain activity.
+struct thread_reply {
+  std::string message_id; // keys the answers; must be set
+  std::string author;
+  std::string text;
+};
+
+struct reaction_added {
+  std::string user;
+  std::string emoji;
+};
+
+struct reaction_removed {
+  std::string user;
+  std::string emoji;
+};
+
+/// The reminder timer fired; `epoch` is the one arm_reminder carried.
+struct reminder_due {
+  std::uint64_t epoch = 0;
+};
+
+/// The on-duty was resolved again (the cache refreshed).
+struct on_duty_changed {
+  duty_resolution on_duty;
+};
+
+/// The actor posted the repost in the target channel; `permalink` points at it.
+struct moved {
+  std::string permalink;
+};
+
+/// A restarted actor hands back the persisted record.
+struct restored {
+  request_record record;
+};
+
+using event = std::variant<created, thread_reply, reaction_added, reaction_removed, reminder_due, on_duty_changed,
+                           moved, restored>;
+
+// -- effects ------------------------------------------------------------------------------------------------------
+
+/// A status button: an attachment action of type "button".
+struct button {
+  std::string text; // the status label
+  std::string msg;  // "!dd status <id>"
+  bool msg_in_chat_window = true;
+  friend bool operator==(const button&, const button&) = default;
+};
+
+/// Post in the request's thread (tmid = root message id).
+struct post_thread {
+  std::string key;
+  template_id tmpl;
+  std::string text;
+  std::vector<std::string> mentions; // usernames the text tags
+  std::vector<button> buttons;       // empty: no attachment
+};
+
+struct add_reaction {
+  std::string key;
+  std::string emoji;
+};
+
+struct remove_reaction {
+  std::string key;
+  std::string emoji;
+};
+
+/// A direct message (refusals).
+struct dm_user {
+  std::string key;
+  std::string user;
+  template_id tmpl;
+  std::string text;
+};
+
+/// Arm the reminder timer; drop any timer with another epoch when it fires.
+struct arm_reminder {
+  timestamp deadline;
+  std::uint64_t epoch = 0;
+};
+
+/// No reminder is armed any more; every earlier epoch is stale.
+struct cancel_reminders {
+  std::uint64_t epoch = 0; // the current (bumped) epoch
+};
+
+/// Write the record (and the status change, if any).
+struct persist {
+  request_record record;
+  std::optional<status_change> change;
+};
+
+/// Post the moved request in the target channel (top level, as the web client's forward does).
+struct repost {
+  std::string key;
+  std::string target_room;
+  std::string text;
+};
+
+/// The request is over in this channel; the actor may stop after carrying out the effects.
+struct close_request {};
+
+/// Hook for the Jira mirror and event publishing.
+struct mirror_status_change {
+  status_change change;
+};
+
+/// Hook for feedback: the request reached a final status.
+struct request_final {
+  std::string request_id;
+  std::string requester;
+  std::string status;
+};
+
+using effect = std::variant<post_thread, add_reaction, remove_reaction, dm_user, arm_reminder, cancel_reminders,
+                            persist, repost, close_request, mirror_status_change, request_final>;
+
+/// "!dd status <id>" for each status, labelled, in the configured order.
+std::vector<button> status_buttons(const std::vector<status_def>& statuses);
+
+/// The state machine of one request.
+class request_lifecycle {
+public:
+  explicit request_lifecycle(lifecycle_params params);
+
+  /// Applies `e` at `now` and returns what to do, in order.
+  std::vector<effect> step(const event& e, timestamp now);
+
+  /// The current state.
+  const request_record& record() const { return record_; }
+
+  const lifecycle_params& params() const { return params_; }
+
+  /// The users tagged for the request now: the assignee, else the resolved on-duty.
+  std::vector<std::string> on_duty_now() const;
+
+private:
+  std::vector<effect> on(const created& e, timestamp now);
+  std::vector<effect> on(const thread_reply& e, timestamp now);
+  std::vector<effect> on(const reaction_added& e, timestamp now);
+  std::vector<effect> on(const reaction_removed& e, timestamp now);
+  std::vector<effect> on(const reminder_due& e, timestamp now);
+  std::vector<effect> on(const on_duty_changed& e, timestamp now);
+  std::vector<effect> on(const moved& e, timestamp now);
+  std::vector<effect> on(const restored& e, timestamp now);
+
+  std::vector<effect> set_status(const std::string& user, const status_def& target, const std::string& reply_key,
+                                 timestamp now);
+  std::vector<effect> move(const thread_reply& e, const std::string& target, bool is_room);
+
+  const status_def* find_status(std::string_view id) const;
+  const status_def* find_status_by_emoji(std::string_view emoji) const;
+  request_roles roles() const;
+  std::string key(std::string_view kind) const;
+  std::string label(const status_def& s) const;
+  std::string status_list() const;
+  std::string render(template_id id, std::initializer_list<template_arg> args) const;
+  post_thread note(std::string key, template_id id, std::initializer_list<template_arg> args) const;
+  void arm(std::vector<effect>& xs, timestamp now);
+  void cancel(std::vector<effect>& xs);
+
+  lifecycle_params params_;
+  request_record record_;
+  std::optional<status_change> pending_change_; // goes into this step's persist
+};
+
+} // namespace dutydesk::domain

@@ -1,0 +1,175 @@
+#include "domain/templates.hpp"
+
+namespace dutydesk::domain {
+
+std::string_view to_string(template_id id) {
+  switch (id) {
+    case template_id::thread_intro: return "thread-intro";
+    case template_id::thread_intro_fallback: return "thread-intro-fallback";
+    case template_id::status_changed: return "status-changed";
+    case template_id::reminder: return "reminder";
+    case template_id::reminder_escalated: return "reminder-escalated";
+    case template_id::refused_status: return "refused-status";
+    case template_id::refused_requester: return "refused-requester";
+    case template_id::refused_move: return "refused-move";
+    case template_id::refused_assign: return "refused-assign";
+    case template_id::unknown_status: return "unknown-status";
+    case template_id::help: return "help";
+    case template_id::assigned: return "assigned";
+    case template_id::move_unknown_target: return "move-unknown-target";
+    case template_id::move_same_room: return "move-same-room";
+    case template_id::moving_note: return "moving-note";
+    case template_id::moved_repost: return "moved-repost";
+    case template_id::moved_note: return "moved-note";
+    case template_id::closed_note: return "closed-note";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string_view english(template_id id) {
+  switch (id) {
+    case template_id::thread_intro:
+      return "{on_duty} new request from @{requester}. Status: {status}.";
+    case template_id::thread_intro_fallback:
+      return "{on_duty} new request from @{requester} (no on-duty from OnCall: {reason}). Status: {status}.";
+    case template_id::status_changed:
+      return "@{user} changed the status: {from} → {to}.";
+    case template_id::reminder:
+      return "{on_duty} reminder: this request has had no answer for {idle}. Status: {status}.";
+    case template_id::reminder_escalated:
+      return "{on_duty} {fallback} second reminder: this request has still had no answer for {idle}. "
+             "Status: {status}.";
+    case template_id::refused_status:
+      return "You may not change the status of request {request} in #{room}: only the on-duty, the channel members "
+             "and the requester (to close it) may.";
+    case template_id::refused_requester:
+      return "On your own request {request} you may only set a final status: {finals}.";
+    case template_id::refused_move:
+      return "You may not move request {request} in #{room}: only the on-duty, the channel members and the "
+             "requester may.";
+    case template_id::refused_assign:
+      return "You may not assign request {request} in #{room}: only the on-duty and the channel members may.";
+    case template_id::unknown_status:
+      return "Unknown status \"{status}\". Statuses: {statuses}.";
+    case template_id::help:
+      return "Commands in a request thread:\n"
+             "`!dd status <id>` set the status ({statuses})\n"
+             "`!dd move #<channel>` or `!dd move <service>` move the request to another channel\n"
+             "`!dd assign @<user>` assign the request\n"
+             "`!dd help` show this text\n"
+             "The on-duty and channel members may also react to the request with a status emoji.";
+    case template_id::assigned:
+      return "@{user} assigned this request to @{assignee}.";
+    case template_id::move_unknown_target:
+      return "There is no channel or service \"{target}\" to move this request to.";
+    case template_id::move_same_room:
+      return "This request is already in #{room}.";
+    case template_id::moving_note:
+      return "This request is being moved to #{target}.";
+    case template_id::moved_repost:
+      return "[ ]({permalink}) Moved from #{from} by @{by}. Request from @{requester}:\n{text}";
+    case template_id::moved_note:
+      return "Moved to #{target} by @{by}: {link}";
+    case template_id::closed_note:
+      return "This request was moved to #{target}; please continue there: {link}";
+  }
+  return "";
+}
+
+std::string_view russian(template_id id) {
+  switch (id) {
+    case template_id::thread_intro:
+      return "{on_duty} новый запрос от @{requester}. Статус: {status}.";
+    case template_id::thread_intro_fallback:
+      return "{on_duty} новый запрос от @{requester} (дежурный из OnCall не найден: {reason}). Статус: {status}.";
+    case template_id::status_changed:
+      return "@{user} изменил(а) статус: {from} → {to}.";
+    case template_id::reminder:
+      return "{on_duty} напоминание: на этот запрос нет ответа уже {idle}. Статус: {status}.";
+    case template_id::reminder_escalated:
+      return "{on_duty} {fallback} повторное напоминание: на этот запрос всё ещё нет ответа уже {idle}. "
+             "Статус: {status}.";
+    case template_id::refused_status:
+      return "Вы не можете менять статус запроса {request} в #{room}: это могут дежурный, участники канала "
+             "и автор запроса (чтобы закрыть его).";
+    case template_id::refused_requester:
+      return "В своём запросе {request} вы можете выставить только финальный статус: {finals}.";
+    case template_id::refused_move:
+      return "Вы не можете перенести запрос {request} из #{room}: это могут дежурный, участники канала и автор "
+             "запроса.";
+    case template_id::refused_assign:
+      return "Вы не можете назначить запрос {request} в #{room}: это могут дежурный и участники канала.";
+    case template_id::unknown_status:
+      return "Неизвестный статус \"{status}\". Статусы: {statuses}.";
+    case template_id::help:
+      return "Команды в треде запроса:\n"
+             "`!dd status <id>` выставить статус ({statuses})\n"
+             "`!dd move #<канал>` или `!dd move <сервис>` перенести запрос в другой канал\n"
+             "`!dd assign @<пользователь>` назначить запрос\n"
+             "`!dd help` показать эту справку\n"
+             "Дежурный и участники канала могут также поставить на запрос реакцию-эмодзи статуса.";
+    case template_id::assigned:
+      return "@{user} назначил(а) этот запрос на @{assignee}.";
+    case template_id::move_unknown_target:
+      return "Нет канала или сервиса \"{target}\", куда можно перенести этот запрос.";
+    case template_id::move_same_room:
+      return "Этот запрос уже в #{room}.";
+    case template_id::moving_note:
+      return "Этот запрос переносится в #{target}.";
+    case template_id::moved_repost:
+      return "[ ]({permalink}) Перенесено из #{from} пользователем @{by}. Запрос от @{requester}:\n{text}";
+    case template_id::moved_note:
+      return "Перенесено в #{target} пользователем @{by}: {link}";
+    case template_id::closed_note:
+      return "Этот запрос перенесён в #{target}; продолжите, пожалуйста, там: {link}";
+  }
+  return "";
+}
+
+} // namespace
+
+std::string_view template_text(template_id id, language lang) {
+  return lang == language::ru ? russian(id) : english(id);
+}
+
+std::string format_template(std::string_view tmpl, std::span<const template_arg> args) {
+  std::string result;
+  result.reserve(tmpl.size());
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    char c = tmpl[i];
+    if ((c == '{' || c == '}') && i + 1 < tmpl.size() && tmpl[i + 1] == c) {
+      result += c;
+      i += 2;
+      continue;
+    }
+    if (c == '{') {
+      auto close = tmpl.find('}', i + 1);
+      if (close != std::string_view::npos) {
+        auto name = tmpl.substr(i + 1, close - i - 1);
+        const template_arg* found = nullptr;
+        for (const auto& arg : args)
+          if (arg.first == name) {
+            found = &arg;
+            break;
+          }
+        if (found != nullptr) {
+          result += found->second;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    result += c;
+    ++i;
+  }
+  return result;
+}
+
+std::string render(template_id id, language lang, std::span<const template_arg> args) {
+  return format_template(template_text(id, lang), args);
+}
+
+} // namespace dutydesk::domain

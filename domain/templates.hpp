@@ -1,0 +1,54 @@
+#pragma once
+// Every text the bot posts, in English and Russian. Placeholders are `{name}`; `{{` and `}}` are literal braces. The
+// formatter is deliberately tiny: no nesting, no format specs. A placeholder with no value is left in the text as
+// written, so a missing argument shows up in a test or a screenshot instead of vanishing.
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dutydesk::domain {
+
+/// The bot's languages (the actor maps config::ui_language onto this).
+enum class language { en, ru };
+
+/// One id per bot text.
+enum class template_id {
+  thread_intro,          // {on_duty} {requester} {status}
+  thread_intro_fallback, // {on_duty} {requester} {status} {reason}: OnCall gave nobody usable, fallback tagged
+  status_changed,        // {user} {from} {to}
+  reminder,              // {on_duty} {idle} {status}
+  reminder_escalated,    // {on_duty} {fallback} {idle} {status}
+  refused_status,        // {request} {room}
+  refused_requester,     // {request} {finals}: the requester tried a non-final status
+  refused_move,          // {request} {room}
+  refused_assign,        // {request} {room}
+  unknown_status,        // {status} {statuses}
+  help,                  // {statuses}
+  assigned,              // {user} {assignee}
+  move_unknown_target,   // {target}
+  move_same_room,        // {room}
+  moving_note,           // {target}: a command arrived while the repost is in flight
+  moved_repost,          // {permalink} {from} {by} {requester} {text}: the text posted in the target channel
+  moved_note,            // {target} {by} {link}: the note in the original thread
+  closed_note,           // {target} {link}: a command on a moved request
+};
+
+/// Stable name of `id`, e.g. "thread-intro"; used in logs and idempotency keys.
+std::string_view to_string(template_id id);
+
+/// The raw template text.
+std::string_view template_text(template_id id, language lang);
+
+/// A placeholder value.
+using template_arg = std::pair<std::string_view, std::string>;
+
+/// `tmpl` with every `{name}` that has a value in `args` replaced; `{{`/`}}` become `{`/`}`.
+std::string format_template(std::string_view tmpl, std::span<const template_arg> args);
+
+/// format_template(template_text(id, lang), args).
+std::string render(template_id id, language lang, std::span<const template_arg> args);
+
+} // namespace dutydesk::domain
