@@ -174,6 +174,20 @@ std::optional<int64_t> parse_iso8601(std::string_view s) {
   return secs * 1000 + frac_ms;
 }
 
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    auto next = path.find('/', pos);
+    if (next == std::string_view::npos)
+      next = path.size();
+    if (next > pos)
+      parts.emplace_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return parts;
+}
+
 std::optional<json> parse_json(std::string_view body) {
   auto j = json::parse(body, nullptr, false);
   if (j.is_discarded())

@@ -148,6 +148,9 @@ public:
   virtual void tick() {}
 };
 
+/// The non-empty segments of a URL path: "/api/v1/users/" -> {"api", "v1", "users"}.
+std::vector<std::string> split_path(std::string_view path);
+
 /// Parses a request body as JSON; nullopt when it is not valid JSON.
 std::optional<json> parse_json(std::string_view body);
 

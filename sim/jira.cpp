@@ -10,20 +10,6 @@ using namespace jira_detail;
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> result;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    auto next = path.find('/', pos);
-    if (next == std::string_view::npos)
-      next = path.size();
-    if (next > pos)
-      result.push_back(path.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  return result;
-}
-
 std::optional<std::string> base64_decode(std::string_view in) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z')
@@ -505,7 +491,8 @@ std::optional<http_response> jira_sim::check_content_type(const http_request& re
 
 http_response jira_sim::handle(const http_request& req) {
   ctx c{req, 2, std::nullopt};
-  auto seg = split_path(req.path);
+  auto parts = split_path(req.path);
+  std::vector<std::string_view> seg{parts.begin(), parts.end()};
   http_response r;
   if (auto denied = authenticate(req, c))
     return *denied;

@@ -10,20 +10,6 @@ using namespace jira_detail;
 
 namespace {
 
-std::vector<std::string_view> split(std::string_view path) {
-  std::vector<std::string_view> result;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    auto next = path.find('/', pos);
-    if (next == std::string_view::npos)
-      next = path.size();
-    if (next > pos)
-      result.push_back(path.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  return result;
-}
-
 http_response control_reply(int status, const json& body) {
   http_response r;
   r.status = status;
@@ -148,7 +134,8 @@ http_response jira_sim::handle_control(const http_request& req) {
 }
 
 http_response jira_sim::control(const http_request& req) {
-  auto seg = split(req.path);
+  auto parts = split_path(req.path);
+  std::vector<std::string_view> seg{parts.begin(), parts.end()};
   auto& m = req.method;
   json body = json::object();
   if (!req.body.empty()) {

@@ -10,21 +10,6 @@ http_response detail(int status, const std::string& text) {
   return json_response(status, json{{"detail", text}});
 }
 
-// OnCall routes accept the path with or without its trailing slash (OptionalSlashRouter).
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    auto j = path.find('/', i);
-    if (j == std::string::npos)
-      j = path.size();
-    if (j > i)
-      parts.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return parts;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));

@@ -10,22 +10,6 @@ namespace dutydesk::sim {
 
 namespace {
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/')
-      ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string::npos)
-      j = path.size();
-    if (j > i)
-      out.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 http_response control_error(int status, const std::string& error, json extra = json::object()) {
   extra["error"] = error;
   return json_response(status, extra);
