@@ -206,7 +206,7 @@ result<int> sqlite_apply_migrations(sqlite3* db, std::span<const migration> list
       return fail(ok.err());
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, "INSERT INTO schema_migrations (version, name, applied_at) "
-                                    "VALUES (?1, ?2, CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+                                    "VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER))",
                                 -1, &stmt, nullptr);
     if (rc != SQLITE_OK)
       return fail(detail::sqlite_error(db, rc, what));
