@@ -1,0 +1,82 @@
+#pragma once
+// Shared helpers of the storage tests: a fresh temp directory per test and sample records.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "storage/sqlite_store.hpp"
+#include "storage/store.hpp"
+
+namespace dutydesk::storage::test {
+
+/// A test with its own temp directory, removed afterwards.
+class temp_dir_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dutydesk-storage-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string db_path() const { return (dir_ / "dutydesk.db").string(); }
+
+  /// Opens the test database; fails the test when that fails.
+  std::unique_ptr<store> open(const sqlite_options& opts = {}) {
+    auto st = open_sqlite(db_path(), opts);
+    EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.err().message);
+    return st.ok() ? std::move(*st) : nullptr;
+  }
+
+  std::filesystem::path dir_;
+};
+
+/// A request with every optional field set.
+inline request_record sample_request(const std::string& id, millis at = 1'700'000'000'000) {
+  request_record r;
+  r.id = id;
+  r.room_id = "room-support";
+  r.root_message_id = "msg-" + id;
+  r.requester_id = "u-alice";
+  r.requester_username = "alice";
+  r.text = "printer on floor 3 is on fire";
+  r.status = "new";
+  r.assignee = "bob";
+  r.on_duty = "carol";
+  r.created_at = at;
+  r.updated_at = at + 1;
+  r.last_activity_at = at + 2;
+  r.reminders_sent = 2;
+  r.next_reminder_at = at + 3'600'000;
+  r.reminder_epoch = 7;
+  r.closed = false;
+  r.moved_to = "room-other";
+  r.source = request_source::jira;
+  r.jira_key = "SUP-" + id;
+  return r;
+}
+
+/// Asserts `r` succeeded, printing the error otherwise.
+#define DD_ASSERT_OK(r)                                                                                             \
+  do {                                                                                                              \
+    const auto& dd_r_ = (r);                                                                                        \
+    ASSERT_TRUE(dd_r_.ok()) << ::dutydesk::storage::to_string(dd_r_.err().code) << ": " << dd_r_.err().message;    \
+  } while (false)
+
+/// Runs `body(transaction&)` in a transaction and commits it, asserting every step.
+template <class Body>
+void in_txn(store& st, Body body) {
+  auto txn = st.begin();
+  DD_ASSERT_OK(txn);
+  body(**txn);
+  DD_ASSERT_OK((*txn)->commit());
+}
+
+} // namespace dutydesk::storage::test
