@@ -1,3 +1,5 @@
+#include <sqlite3.h>
+
 #include <climits>
 #include <fstream>
 #include <random>
@@ -534,11 +536,18 @@ TEST_F(store_test, not_a_database_is_corrupt) {
   EXPECT_EQ(st.err().code, errc::corrupt) << st.err().message;
 }
 
-TEST_F(store_test, wal_and_durability_settings_are_applied) {
+TEST_F(store_test, database_file_is_in_wal_mode) {
   auto st = open();
   ASSERT_TRUE(st);
-  // WAL mode leaves its -wal file next to the database while a connection is open.
-  EXPECT_TRUE(std::filesystem::exists(db_path() + "-wal"));
+  // journal_mode=WAL is stored in the file, so a second, independent connection sees it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 } // namespace
