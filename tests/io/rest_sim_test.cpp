@@ -317,3 +317,37 @@ TEST_F(rest_sim, unreachable_host_is_a_transport_error) {
   EXPECT_EQ(me.error().failure, http_failure::connect);
   EXPECT_EQ(me.error().attempts, 2u);
 }
+
+TEST_F(rest_sim, slow_answers_time_out_and_are_retried) {
+  http_client_options o;
+  o.retry.max_attempts = 1;
+  http_client once(ioc, o);
+  rocketchat_rest slow(once, sim.rocketchat, rc_credentials{bot_id, bot_pat}, milliseconds(100));
+  fault({{"system", "rocketchat"}, {"latency_ms", 400}});
+  auto me = wait<rc_user>([&](auto cb) { slow.me(cb); });
+  ASSERT_FALSE(me.ok());
+  EXPECT_EQ(me.error().code, api_errc::transport);
+  EXPECT_EQ(me.error().failure, http_failure::timeout);
+
+  // With retries, attempts after the latency fault lapses succeed.
+  auto clear = control(http_method::del, "/control/faults");
+  ASSERT_EQ(clear["_status"], 200);
+  fault({{"system", "rocketchat"}, {"latency_ms", 400}, {"for_ms", 150}});
+  rocketchat_rest patient(*http, sim.rocketchat, rc_credentials{bot_id, bot_pat}, milliseconds(100));
+  auto me2 = wait<rc_user>([&](auto cb) { patient.me(cb); });
+  ASSERT_TRUE(me2.ok()) << me2.error().error;
+  EXPECT_EQ(me2->username, "dutydesk");
+  EXPECT_GE(http->stats().retries, 1u);
+}
+
+TEST_F(rest_sim, tls_to_a_plain_port_is_a_tls_failure) {
+  http_client_options o;
+  o.retry.max_attempts = 1;
+  http_client c(ioc, o);
+  auto https = "https" + sim.rocketchat.substr(4); // same port, but it speaks plain HTTP
+  rocketchat_rest tls(c, https, rc_credentials{bot_id, bot_pat});
+  auto me = wait<rc_user>([&](auto cb) { tls.me(cb); });
+  ASSERT_FALSE(me.ok());
+  EXPECT_EQ(me.error().code, api_errc::transport);
+  EXPECT_EQ(me.error().failure, http_failure::tls);
+}
