@@ -216,8 +216,10 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
 
   using clock = std::chrono::steady_clock;
 
+  bool stopped() const { return state == ddp_state::stopped; }
+
   void log(std::string_view what) {
-    if (callbacks.on_log)
+    if (!stopped() && callbacks.on_log)
       callbacks.on_log(what);
   }
 
@@ -245,8 +247,8 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
     conn.reset();
     tick_timer.cancel();
     reconnect_timer.cancel();
+    // Callbacks stay set (stop() may run inside one of them); every call site checks stopped().
     set_state(ddp_state::stopped);
-    callbacks = {};
   }
 
   bool running() const { return state == ddp_state::connecting || state == ddp_state::live; }
@@ -419,7 +421,7 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
     rm->refused = true;
     rm->live = false;
     rm->sub_id.clear();
-    if (callbacks.on_subscription_error)
+    if (!stopped() && callbacks.on_subscription_error)
       callbacks.on_subscription_error(rm->id, e);
     check_live();
   }
@@ -439,6 +441,8 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
   }
 
   void deliver(room& rm, const chat_message& m, bool from_backfill) {
+    if (stopped())
+      return;
     auto version = m.updated_at_ms != 0 ? m.updated_at_ms : m.ts_ms;
     auto [it, inserted] = rm.seen.try_emplace(m.id, version);
     if (!inserted) {
@@ -490,9 +494,11 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
       for (const auto& m : xs)
         if (m.rid == rid || m.rid.empty())
           self->deliver(rm2, m, true);
-      if (self->callbacks.on_deleted)
-        for (const auto& d : r.value().deleted)
+      for (const auto& d : r.value().deleted)
+        if (!self->stopped() && self->callbacks.on_deleted)
           self->callbacks.on_deleted(rid, d);
+      if (self->stopped())
+        return;
       ++self->stats.backfills;
       self->go_live(rm2);
       self->check_live();

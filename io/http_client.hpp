@@ -7,6 +7,8 @@
 //   i.e. resolve/connect/TLS, is always retried);
 // - 429 is always retried after the server's wait: `Retry-After` seconds, Rocket.Chat's `X-RateLimit-Reset` (epoch
 //   ms), or OnCall's `RateLimit-Reset` (seconds), capped by `max_rate_limit_wait`.
+// A request that fails on a pooled keep-alive connection with a connection error (the server closed it while idle)
+// is resent once on a fresh connection without counting as an attempt.
 // The last answer (any status) or the transport failure goes to the callback. Not thread-safe: create it and call
 // `request()` on the thread running the io_context (post there from elsewhere). Never throws.
 

@@ -241,3 +241,26 @@ TEST_F(ddp_sim, unreachable_server_is_retried_with_backoff) {
   s.stop();
   EXPECT_EQ(s.state(), ddp_state::stopped);
 }
+
+TEST_F(ddp_sim, stop_inside_a_callback_ends_delivery) {
+  std::unique_ptr<ddp_session> s;
+  auto cb = recording();
+  cb.on_message = [&](const chat_message& m) {
+    got.push_back(m);
+    s->stop(); // the adapter may stop from inside a callback
+  };
+  s = std::make_unique<ddp_session>(ioc, *rest, config({cicd}), cb);
+  s->start();
+  ASSERT_TRUE(run_until(ioc, [&] { return s->state() == ddp_state::live; }));
+  auto first = post_as("alice", "cicd-support", "one");
+  ASSERT_TRUE(run_until(ioc, [&] { return has(first); }));
+  EXPECT_EQ(s->state(), ddp_state::stopped);
+  auto second = post_as("alice", "cicd-support", "two");
+  ioc.restart();
+  ioc.run_for(milliseconds(100));
+  EXPECT_FALSE(has(second));
+  EXPECT_EQ(got.size(), 1u);
+  auto sessions = control(http_method::get, "/control/rocketchat/sessions");
+  for (const auto& x : sessions["sessions"])
+    EXPECT_FALSE(x.value("connected", false)) << sessions.dump();
+}
