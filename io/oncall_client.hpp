@@ -2,7 +2,8 @@
 // Grafana OnCall public API v1 (reference oncall.md §3, §5, §6): who is on call now and who they are. Sends the token
 // raw in `Authorization` (no Bearer), plus `X-Grafana-URL` when configured (service-account tokens). 429 waits per
 // `RateLimit-Reset` and is retried by http_client; what is left reaches the callback as an api_error
-// (rate_limited / auth / not_found / server / transport / parse / empty_rota).
+// (rate_limited / auth / not_found / server / transport / parse / empty_rota). The http_client must outlive the
+// calls in flight; call on the io_context thread.
 
 #include <functional>
 #include <string>

@@ -3,6 +3,7 @@
 // X-User-Id/X-Auth-Token and hands an api_result to its callback on the io_context thread. Calls: call them on that
 // thread. Only chat.sendMessage (client-chosen _id, so the server drops a duplicate) is marked safe to repeat after
 // a 5xx or a lost answer; chat.postMessage, chat.update and chat.react are not repeated then (429 always is).
+// This object and the http_client must outlive the calls in flight.
 
 #include <cstdint>
 #include <functional>
