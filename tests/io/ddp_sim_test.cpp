@@ -12,14 +12,11 @@
 using namespace dutydesk;
 using namespace dutydesk::io;
 using dutydesk::test::run_until;
+using namespace dutydesk::test::seed;
 using std::chrono::milliseconds;
 
 namespace {
 
-constexpr const char* bot_id = "B0tB0tB0tB0tB0tB0";
-constexpr const char* bot_pat = "dutydesk-pat-0000000000000000000000000000";
-constexpr const char* cicd = "CicdSupp0rtRoom01";
-constexpr const char* dba = "DbaSupp0rtRoom002";
 
 class ddp_sim : public dutydesk::test::sim_test {
 protected:

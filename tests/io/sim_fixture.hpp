@@ -20,6 +20,15 @@
 
 namespace dutydesk::test {
 
+/// Identities and rooms of sim/seed/demo.json that the simulator tests use.
+namespace seed {
+inline constexpr const char* bot_id = "B0tB0tB0tB0tB0tB0";
+inline constexpr const char* bot_pat = "dutydesk-pat-0000000000000000000000000000";
+inline constexpr const char* cicd = "CicdSupp0rtRoom01";
+inline constexpr const char* dba = "DbaSupp0rtRoom002";
+inline constexpr const char* oncall_token = "oncall-token-000000000000000000";
+} // namespace seed
+
 /// Runs `ioc` until `done()` or `limit` passed; true when done.
 inline bool run_until(boost::asio::io_context& ioc, const std::function<bool()>& done,
                       std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
