@@ -1,4 +1,4 @@
-// dutydesk's command line. Argument parsing only: the commands live in config/commands.hpp.
+// dutydesk's command line. Argument parsing only: the commands live in config/commands.hpp and app/migrate.hpp.
 
 #include <iostream>
 #include <string>
@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/migrate.hpp"
 #include "config/commands.hpp"
 
 #ifndef DUTYDESK_VERSION
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
   report->add_option("--since", since, "First day, YYYY-MM-DD");
   report->add_option("--until", until, "Last day, YYYY-MM-DD");
   report->add_option("--format", format, "Output format")->check(CLI::IsMember({"csv", "json", "table"}));
+  auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the configured store");
+  add_config(migrate);
+  bool check_only = false;
+  migrate->add_flag("--check", check_only, "Only list pending migrations; exit 4 when there are any");
   auto* version = app.add_subcommand("version", "Print the version");
 
   try {
@@ -58,6 +63,12 @@ int main(int argc, char** argv) {
       return cfg::exit_code::invalid_config;
     std::cerr << "dutydesk report: the configuration is valid, but the report is not built yet\n";
     return cfg::exit_code::not_implemented;
+  }
+  if (*migrate) {
+    auto loaded = cfg::load_and_report(config_path, env, std::cerr);
+    if (!loaded)
+      return cfg::exit_code::invalid_config;
+    return dutydesk::app::migrate(*loaded, check_only, std::cout, std::cerr);
   }
   if (*serve) {
     auto loaded = cfg::load_and_report(config_path, env, std::cerr);

@@ -19,6 +19,8 @@ inline constexpr int ok = 0;
 inline constexpr int invalid_config = 1;  // check-config found problems (or the file cannot be read)
 inline constexpr int usage = 2;           // bad command line
 inline constexpr int not_implemented = 3; // the command's behaviour is not built yet
+inline constexpr int migrations_pending = 4; // migrate --check: the database is behind the binary
+inline constexpr int storage_error = 5;      // the store cannot be opened or migrated
 } // namespace exit_code
 
 /// Loads `path` and prints every diagnostic as `FILE:LINE:COL: message` to `err`; the config when there were none.

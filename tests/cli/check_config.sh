@@ -170,5 +170,26 @@ expect_rc "unknown option" 2
 run --help
 expect_rc "--help" 0
 
+# -- migrate ----------------------------------------------------------------------------------------------------------
+{ cat "$DATA/minimal.yaml"; printf 'storage:\n  url: sqlite://%s/dd.db\n' "$TMP"; } >"$TMP/migrate.yaml"
+run migrate --check --config "$TMP/migrate.yaml"
+expect_rc "migrate --check on a new database" 4
+if grep -qE "^sqlite://$TMP/dd.db: schema version 0, [1-9][0-9]* pending:$" "$TMP/out"; then ok; else
+  fail "migrate --check lists pending migrations: $(head -c 300 "$TMP/out")"; fi
+if grep -qE "^  1 [a-z]" "$TMP/out"; then ok; else fail "migrate --check names migration 1: $(cat "$TMP/out")"; fi
+run migrate --config "$TMP/migrate.yaml"
+expect_rc "migrate" 0
+if grep -qE "^sqlite://$TMP/dd.db: applied [1-9][0-9]* migration\(s\), schema version 0 -> [1-9][0-9]*$" "$TMP/out"; then ok; else
+  fail "migrate reports what it applied: $(cat "$TMP/out") $(cat "$TMP/err")"; fi
+run migrate --check --config "$TMP/migrate.yaml"
+expect_rc "migrate --check after migrate" 0
+if grep -qE "^sqlite://$TMP/dd.db: schema version [1-9][0-9]*, up to date$" "$TMP/out"; then ok; else
+  fail "migrate --check after migrate: $(cat "$TMP/out")"; fi
+{ cat "$DATA/minimal.yaml"; printf 'storage:\n  url: postgresql://dd:pg-secret-4711@127.0.0.1:5432/dd\n'; } >"$TMP/pg.yaml"
+run migrate --check --config "$TMP/pg.yaml"
+expect_rc "migrate on postgresql (not built)" 5
+if grep -q "pg-secret-4711" "$TMP/out" "$TMP/err"; then fail "migrate prints the storage password"; else ok; fi
+if grep -q "^dutydesk migrate: cannot open " "$TMP/err"; then ok; else fail "migrate postgresql error: $(cat "$TMP/err")"; fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
