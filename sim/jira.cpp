@@ -8,6 +8,18 @@ namespace dutydesk::sim {
 
 using namespace jira_detail;
 
+std::optional<int64_t> jira_detail::to_int(std::string_view s) {
+  if (s.empty())
+    return std::nullopt;
+  int64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9')
+      return std::nullopt;
+    v = v * 10 + (ch - '0');
+  }
+  return v;
+}
+
 namespace {
 
 std::optional<std::string> base64_decode(std::string_view in) {

@@ -189,6 +189,9 @@ struct op_result {
 
 struct jql_query;
 
+/// A non-negative decimal number (an id, startAt, maxResults); nullopt for anything else.
+std::optional<int64_t> to_int(std::string_view s);
+
 } // namespace jira_detail
 
 class jira_sim final : public simulated_system {

@@ -27,18 +27,6 @@ http_response op_reply(const op_result& r, const json& ok_body) {
   return control_reply(r.status == 204 ? 200 : r.status, ok_body);
 }
 
-std::optional<int64_t> to_int(std::string_view s) {
-  if (s.empty())
-    return std::nullopt;
-  int64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9')
-      return std::nullopt;
-    v = v * 10 + (ch - '0');
-  }
-  return v;
-}
-
 } // namespace
 
 std::optional<size_t> jira_sim::control_actor(const json& body, const http_request& req, std::string& err) const {

@@ -19,18 +19,6 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && lower(text.substr(0, prefix.size())) == lower(prefix);
 }
 
-std::optional<int64_t> to_int(std::string_view s) {
-  if (s.empty())
-    return std::nullopt;
-  int64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9')
-      return std::nullopt;
-    v = v * 10 + (ch - '0');
-  }
-  return v;
-}
-
 } // namespace
 
 comment* jira_sim::find_comment(issue& i, int64_t id) {

@@ -9,8 +9,10 @@
 #include <gtest/gtest.h>
 
 #include "sim/jira.hpp"
+#include "seed.hpp"
 
 using namespace dutydesk::sim;
+using dutydesk::sim::test::demo_seed;
 
 namespace {
 
@@ -18,14 +20,6 @@ json load(const std::string& name) {
   std::ifstream in(std::string{DUTYDESK_TEST_DATA} + "/jira/" + name);
   EXPECT_TRUE(in.good()) << name;
   return json::parse(in);
-}
-
-const json& demo_seed() {
-  static const json seed = [] {
-    std::ifstream in(DUTYDESK_SOURCE_DIR "/sim/seed/demo.json");
-    return json::parse(in)["jira"];
-  }();
-  return seed;
 }
 
 // Allowed differences, keyed "<context>.<key>" where the context is the parent key ("fields", "status", "items[]",
@@ -174,7 +168,7 @@ struct env {
   std::vector<outbound_call> sent;
 
   explicit env(jira_flavor f) : sim(f, clock, ids) {
-    sim.load_seed(demo_seed());
+    sim.load_seed(demo_seed("jira"));
     sim.set_outbound([this](outbound_call c) { sent.push_back(std::move(c)); });
   }
   json control(const std::string& method, const std::string& path, const json& body) {

@@ -6,18 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "sim/jira.hpp"
+#include "seed.hpp"
 
 using namespace dutydesk::sim;
+using dutydesk::sim::test::demo_seed;
 
 namespace {
-
-const json& demo_seed() {
-  static const json seed = [] {
-    std::ifstream in(DUTYDESK_SOURCE_DIR "/sim/seed/demo.json");
-    return json::parse(in)["jira"];
-  }();
-  return seed;
-}
 
 std::string b64(std::string_view in) {
   static constexpr char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -86,19 +80,19 @@ struct env {
   std::vector<outbound_call> sent;
 
   explicit env(jira_flavor f) : sim(f, clock, ids) {
-    sim.load_seed(demo_seed());
+    sim.load_seed(demo_seed("jira"));
     sim.set_outbound([this](outbound_call c) { sent.push_back(std::move(c)); });
   }
   bool cloud() const { return sim.cloud(); }
   std::string auth(const std::string& who) const {
-    for (auto& u : demo_seed()["users"])
+    for (auto& u : demo_seed("jira")["users"])
       if (u["name"] == who)
         return cloud() ? "Basic " + b64(u["email"].get<std::string>() + ":" + u["token"].get<std::string>())
                        : "Bearer " + u["token"].get<std::string>();
     return {};
   }
   std::string account(const std::string& who) const {
-    for (auto& u : demo_seed()["users"])
+    for (auto& u : demo_seed("jira")["users"])
       if (u["name"] == who)
         return u["account_id"];
     return {};

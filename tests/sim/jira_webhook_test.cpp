@@ -6,18 +6,12 @@
 
 #include "io/hmac.hpp"
 #include "sim/jira.hpp"
+#include "seed.hpp"
 
 using namespace dutydesk::sim;
+using dutydesk::sim::test::demo_seed;
 
 namespace {
-
-const json& demo_seed() {
-  static const json seed = [] {
-    std::ifstream in(DUTYDESK_SOURCE_DIR "/sim/seed/demo.json");
-    return json::parse(in)["jira"];
-  }();
-  return seed;
-}
 
 http_request request(std::string method, std::string path, const json& body, std::string bearer_or_basic = {}) {
   http_request r;
@@ -62,7 +56,7 @@ struct env {
   std::vector<outbound_call> sent;
 
   explicit env(jira_flavor f, bool connect = true) : sim(f, clock, ids) {
-    sim.load_seed(demo_seed());
+    sim.load_seed(demo_seed("jira"));
     if (connect)
       sim.set_outbound([this](outbound_call c) { sent.push_back(std::move(c)); });
   }

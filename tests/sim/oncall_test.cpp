@@ -1,4 +1,5 @@
 #include "sim/oncall.hpp"
+#include "seed.hpp"
 
 #include <fstream>
 
@@ -8,18 +9,13 @@ using namespace dutydesk::sim;
 
 namespace {
 
-json demo_seed() {
-  std::ifstream in(DUTYDESK_SOURCE_DIR "/sim/seed/demo.json");
-  return json::parse(in);
-}
-
 struct oncall_fixture : ::testing::Test {
   manual_clock clock;
   id_source ids{7};
   oncall_sim sim{clock, ids};
   const std::string token = "oncall-token-000000000000000000";
 
-  void SetUp() override { sim.load_seed(demo_seed().at("oncall")); }
+  void SetUp() override { sim.load_seed(dutydesk::sim::test::demo_seed("oncall")); }
 
   http_response get(const std::string& path, std::multimap<std::string, std::string> query = {},
                     std::string auth = "") {
