@@ -1,0 +1,153 @@
+#pragma once
+// The atoms and message structs the actors exchange. Messages stay inside one process (no remote actors), so the
+// structs that carry domain types are marked CAF_ALLOW_UNSAFE_MESSAGE_TYPE rather than given an inspect(): they are
+// never serialized. Atoms are at most 10 characters (CAF 0.17).
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/duty_rules.hpp"
+#include "domain/message_filter.hpp"
+#include "domain/request_lifecycle.hpp"
+#include "storage/records.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(dutydesk, caf::first_custom_type_id)
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, post, "post")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, react, "react")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, dm, "dm")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, duty, "duty")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, lookup, "lookup")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, save, "save")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, claim, "claim")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, done, "done")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, find, "find")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, load, "load")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, cursor, "cursor")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, cursors, "cursors")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, reply, "reply")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, reaction, "reaction")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, remind, "remind")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, get, "get")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, chat, "chat")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, adopt, "adopt")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, restore, "restore")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, status, "status")
+CAF_END_TYPE_ID_BLOCK(dutydesk)
+
+namespace dutydesk::actors {
+
+/// A post in a room: top level, or in a thread when `tmid` is set. The adapter derives the message `_id` from `key`
+/// (chat.sendMessage with a client-chosen id), so posting the same key twice shows one message.
+struct chat_post {
+  std::string key;
+  std::string room; // room name, as the config writes it
+  std::string tmid; // thread root message id; "" for a top-level message
+  std::string text;
+  std::vector<domain::button> buttons; // empty: no attachment
+};
+
+/// What a post became.
+struct posted {
+  std::string message_id;
+  std::string permalink; // <server>/channel/<room>?msg=<id>
+};
+
+/// Sets (add) or unsets one of the bot's reactions on a message; setting what is set is a no-op.
+struct chat_reaction {
+  std::string key;
+  std::string message_id;
+  std::string emoji;
+  bool add = true;
+};
+
+/// A direct message to a user (the adapter opens the DM room).
+struct chat_dm {
+  std::string key;
+  std::string user;
+  std::string text;
+};
+
+/// One message version as the realtime connection (or its backfill) delivered it.
+struct chat_event {
+  domain::incoming_message msg; // msg.room is the room name
+  std::int64_t ts_ms = 0;
+  std::int64_t updated_ms = 0;
+  std::vector<std::pair<std::string, std::vector<std::string>>> reactions; // ":emoji:" -> usernames, sorted
+  std::string permalink;                                                    // of this message
+};
+
+/// A request moved here from another channel: the bot's repost is its root.
+struct adopt_request {
+  std::string root_message_id;
+  std::string requester;
+  std::string text;
+  std::string permalink; // of the repost
+  std::string from_room;
+};
+
+/// A request's whole state to write, in one transaction: the record (reminder timer and thread link derived from
+/// it) and the status change of the step, if any.
+struct persist_request {
+  domain::request_record record;
+  std::optional<domain::status_change> change;
+};
+
+/// What claiming an idempotency key found (storage::claim_status) and the stored result of a done action.
+struct claim_reply {
+  storage::claim_status status = storage::claim_status::fresh;
+  std::string result;
+};
+
+/// What OnCall and the chat directory said for one schedule; the duty actor resolves it with the config.
+struct duty_lookup {
+  domain::oncall_result oncall;
+  std::vector<domain::chat_user> directory; // Rocket.Chat users matching the on-call users (by name or email)
+};
+
+/// A stored request, if any.
+struct found_request {
+  std::optional<domain::request_record> record;
+};
+
+/// The room cursor: the newest message of the room that is fully handled (nothing older is in flight).
+struct cursor_update {
+  std::string room;
+  std::int64_t ts_ms = 0;
+  std::string message_id;
+};
+
+/// What a channel supervisor is doing, for tests and health reports.
+struct channel_status {
+  std::size_t live_requests = 0;
+  std::size_t in_flight = 0;
+  std::uint64_t requests_created = 0;
+  std::uint64_t restarts = 0;
+  std::uint64_t ignored = 0;
+};
+
+} // namespace dutydesk::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_post)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::posted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_reaction)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_dm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::adopt_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::persist_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::claim_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::duty_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::found_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::cursor_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::channel_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::duty_resolution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::thread_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::reaction_added)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::request_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dutydesk::domain::request_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dutydesk::storage::room_cursor>)

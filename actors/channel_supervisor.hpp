@@ -1,0 +1,71 @@
+#pragma once
+// The supervisor of one support channel. For each message version the chat adapter delivers:
+//   - domain::classify says new_request: unless the root is already a request (in memory, or in storage after a
+//     restart), ask the duty actor who is on duty, spawn a request actor with `created`, link it and monitor it;
+//   - thread_reply: hand it to the request actor of its thread (restoring the request from storage when it is open
+//     but not running), else ignore it;
+//   - any version of a known root: diff its reactions against the last version seen and hand each new (user, emoji)
+//     by someone other than the bot to the request actor as `reaction_added`. The first version seen after a start
+//     only sets the baseline, so a restart does not replay old reactions.
+// The room cursor (storage) moves to the newest message whose handling is finished and older than everything still
+// in flight, so a crash re-delivers (via the adapter's backfill) whatever was not finished; handling is idempotent.
+// A request actor that exits with an error is restarted from its stored state; a normal exit (closed) forgets it.
+
+#include <caf/stateful_actor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "actors/request_actor.hpp"
+#include "domain/message_filter.hpp"
+#include "domain/request_lifecycle.hpp"
+
+namespace dutydesk::actors {
+
+/// Spawns a request actor; injectable so that supervisor tests can use a fake.
+using request_spawner = std::function<request_actor(caf::actor_system&, request_args)>;
+
+struct channel_args {
+  std::string room;                // room name
+  domain::lifecycle_params params; // this channel's
+  domain::filter_rules filter;     // every channel (the filter checks the room itself)
+  chat_actor chat;
+  storage_actor storage;
+  duty_actor duty;
+  std::shared_ptr<const channel_directory> channels;
+  wall_clock now;
+  request_spawner spawn; // empty: spawn_request
+};
+
+struct channel_state {
+  static constexpr const char* name = "channel";
+
+  channel_args args;
+  struct live_request {
+    request_actor handle;
+    std::string request_id;
+  };
+  std::map<std::string, live_request> by_root;             // thread root message id -> running request
+  std::map<caf::actor_addr, std::string> root_of;          // monitored actor -> root
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> reactions; // root -> (emoji, user) seen
+  std::set<std::string> pending_roots;                     // new requests being created (duty lookup in flight)
+  std::multiset<std::int64_t> in_flight;                   // ts of messages being handled
+  std::int64_t newest_done_ts = 0;
+  std::string newest_done_id;
+  std::int64_t cursor_written = 0;
+  channel_status stats;
+};
+
+/// The behavior; spawn with spawn_channel.
+channel_actor::behavior_type channel_supervisor(channel_actor::stateful_pointer<channel_state> self, channel_args args);
+
+/// Spawns a channel supervisor.
+channel_actor spawn_channel(caf::actor_system& sys, channel_args args);
+
+} // namespace dutydesk::actors

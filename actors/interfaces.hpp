@@ -1,0 +1,95 @@
+#pragma once
+// Every actor interface of dutydesk. Actors hold and pass these typed handles, never caf::actor.
+//
+//   chat adapter (io/)  ──chat_event──►  channel supervisor (one per room) ──spawns/monitors──►  request actors
+//        ▲                                   │  duty? ─► duty actor ─lookup─► OnCall adapter (io/)
+//        └──── post / react / dm ────────────┴── request actors ──save/claim/done──► storage actor
+//
+// Replies that carry no information answer `bool` (true); failures are caf::error with a dutydesk::ec.
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/atoms.hpp"
+
+namespace dutydesk::actors {
+
+/// The Rocket.Chat side as the request actors see it (io/chat_gateway; a fake in tests).
+using chat_actor = caf::typed_actor<
+  /// Posts a message (idempotent per key) and answers its id and permalink; sent by request actors.
+  caf::replies_to<atom::post, chat_post>::with<posted>,
+  /// Sets or unsets one of the bot's reactions on a message; sent by request actors.
+  caf::replies_to<atom::react, chat_reaction>::with<bool>,
+  /// Sends a direct message (idempotent per key); sent by request actors for refusals.
+  caf::replies_to<atom::dm, chat_dm>::with<posted>>;
+
+/// Asks OnCall and the chat directory about one schedule (io/oncall_gateway; a fake in tests).
+using oncall_actor = caf::typed_actor<
+  /// Who is on call now for the schedule, and their Rocket.Chat users; sent by the duty actor. An OnCall failure
+  /// is an answer with oncall.failed set, not an error.
+  caf::replies_to<atom::lookup, std::string>::with<duty_lookup>>;
+
+/// The on-duty of each channel, cached (actors/duty_actor).
+using duty_actor = caf::typed_actor<
+  /// The users to tag for a request in the room (name) now; sent by channel supervisors. Never fails: a miss
+  /// resolves to the fallback.
+  caf::replies_to<atom::duty, std::string>::with<domain::duty_resolution>>;
+
+/// Durable storage (actors/storage_actor over storage::store).
+using storage_actor = caf::typed_actor<
+  /// Writes a request's state, its status change, reminder timer and thread link in one transaction; sent by request
+  /// actors after every step that changed something.
+  caf::replies_to<atom::save, persist_request>::with<bool>,
+  /// Claims the idempotency key of an outbound chat action at `now` (epoch ms); sent by request actors.
+  caf::replies_to<atom::claim, std::string, std::int64_t>::with<claim_reply>,
+  /// Marks a claimed action done with its remote result id at `now`; sent by request actors.
+  caf::reacts_to<atom::done, std::string, std::string, std::int64_t>,
+  /// The request whose thread root is the message id, if any; sent by channel supervisors.
+  caf::replies_to<atom::find, std::string>::with<found_request>,
+  /// Every open request of a room (name), oldest first; sent by channel supervisors at start.
+  caf::replies_to<atom::load, std::string>::with<std::vector<domain::request_record>>,
+  /// Moves a room's cursor forward; sent by channel supervisors.
+  caf::replies_to<atom::cursor, cursor_update>::with<bool>,
+  /// Every room cursor; sent at start to size the backfill.
+  caf::replies_to<atom::cursors>::with<std::vector<storage::room_cursor>>>;
+
+/// One request (actors/request_actor). The start event (created or restored) comes with the spawn arguments.
+using request_actor = caf::typed_actor<
+  /// A message in the request's thread (command or activity); answers once handled and persisted. Sent by the
+  /// channel supervisor.
+  caf::replies_to<atom::reply, domain::thread_reply>::with<bool>,
+  /// A user added a reaction to the root message; answers once handled. Sent by the channel supervisor.
+  caf::replies_to<atom::reaction, domain::reaction_added>::with<bool>,
+  /// The reminder timer of an epoch fired; sent by the actor to itself (delayed_send).
+  caf::reacts_to<atom::remind, std::uint64_t>,
+  /// The current state, once every queued event is handled; sent by tests and reports.
+  caf::replies_to<atom::get>::with<domain::request_record>>;
+
+/// One support channel (actors/channel_supervisor).
+using channel_actor = caf::typed_actor<
+  /// A message version in this room; sent by the chat adapter.
+  caf::reacts_to<atom::chat, chat_event>,
+  /// Opens a request for a message the bot reposted here (a move); answers when the request exists. Sent by a
+  /// request actor of another channel.
+  caf::replies_to<atom::adopt, adopt_request>::with<bool>,
+  /// Respawns the room's open requests from storage (timers re-armed); answers how many. Sent by main at start.
+  caf::replies_to<atom::restore>::with<std::size_t>,
+  /// Counters, once every queued message is handled; sent by tests and health checks.
+  caf::replies_to<atom::status>::with<channel_status>>;
+
+/// The channel supervisors by room name: the chat adapter routes by it, request actors find a move's target in it.
+/// Filled once before any chat traffic flows, read-only afterwards (so sharing it between actors is safe).
+struct channel_directory {
+  std::map<std::string, channel_actor> by_room;
+};
+
+/// Wall time for the domain, injected so that tests drive it from CAF's test clock.
+using wall_clock = std::function<domain::timestamp()>;
+
+} // namespace dutydesk::actors

@@ -1,0 +1,68 @@
+#pragma once
+// The actor of one request: it feeds chat traffic and its own timers into domain::request_lifecycle and carries out
+// the effects in order, one event at a time (events that arrive meanwhile wait in a queue):
+//   post_thread / dm_user / add_reaction / remove_reaction / repost: claim the effect's key in storage; fresh or
+//     pending → do it through the chat actor (posts carry an id derived from the key, so a pending claim left by a
+//     crash is simply redone and Rocket.Chat keeps one message), then mark it done; done → skip.
+//   arm_reminder: delayed_send(self, deadline - now, remind, epoch); a fired timer with a stale epoch is dropped by
+//     the machine. cancel_reminders: nothing to do (the epoch moved on).
+//   persist: storage save; the event's reply (if any) is sent after it.
+//   repost: after the post, the target channel's supervisor adopts the repost as a new request, then the machine
+//     gets `moved{permalink}`.
+//   close_request: the actor quits (normal exit) once the queue is empty.
+//   mirror_status_change / request_final: hooks for the Jira mirror and feedback (logged for now).
+// A failed chat or storage call fails the actor (exit reason = the error): the supervisor restarts it from the
+// stored state, and the keys make the replay safe.
+
+#include <caf/stateful_actor.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "domain/request_lifecycle.hpp"
+
+namespace dutydesk::actors {
+
+/// What a request actor talks to.
+struct request_deps {
+  chat_actor chat;
+  storage_actor storage;
+  std::shared_ptr<const channel_directory> channels;
+  wall_clock now;
+};
+
+struct request_args {
+  domain::lifecycle_params params;
+  domain::event start; // domain::created for a new request, domain::restored for a stored one
+  request_deps deps;
+};
+
+struct request_state {
+  static constexpr const char* name = "request";
+
+  std::optional<domain::request_lifecycle> machine;
+  request_deps deps;
+  /// Events waiting for the one being carried out.
+  struct queued {
+    domain::event event;
+    std::function<void()> on_done; // delivers the event's reply
+  };
+  std::deque<queued> queue;
+  bool busy = false;
+  bool closing = false;
+};
+
+/// The behavior; spawn with `sys.spawn(request, std::move(args))` (see spawn_request).
+request_actor::behavior_type request(request_actor::stateful_pointer<request_state> self, request_args args);
+
+/// Spawns a request actor.
+request_actor spawn_request(caf::actor_system& sys, request_args args);
+
+} // namespace dutydesk::actors

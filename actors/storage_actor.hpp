@@ -1,0 +1,33 @@
+#pragma once
+// The storage actor: the only user of the storage::store (which is not thread-safe). Maps domain::request_record
+// onto storage::request_record: the indexed columns (room, root, requester, status, assignee, on-duty, reminder
+// due time and epoch, closed, moved_to) plus the whole domain record as JSON in `lifecycle` (schema v2), so a
+// restart gets back exactly what the machine had. Spawned detached in production (SQLite calls block), on the test
+// scheduler in tests.
+
+#include <caf/stateful_actor.hpp>
+
+#include <memory>
+#include <string>
+
+#include "actors/interfaces.hpp"
+#include "storage/store.hpp"
+
+namespace dutydesk::actors {
+
+struct storage_state {
+  static constexpr const char* name = "storage";
+  std::shared_ptr<storage::store> store;
+};
+
+storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<storage_state> self,
+                                             std::shared_ptr<storage::store> store);
+
+/// Spawns the storage actor over `store`; `detached` gives it its own thread (production).
+storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<storage::store> store, bool detached);
+
+/// domain record → storage row (lifecycle JSON included) and back.
+storage::request_record to_row(const domain::request_record& r, std::int64_t now_ms);
+std::optional<domain::request_record> from_row(const storage::request_record& row);
+
+} // namespace dutydesk::actors
