@@ -94,8 +94,15 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (position) WHERE sent_at IS NULL;
 )sql";
 
-constexpr std::array<migration, 1> all_migrations{{
+// The request's whole lifecycle record (JSON text written by the storage actor). NULL for rows written before; the
+// reader treats such a row as having no restorable state. BLOB for the same reason as `body` (bytea in PostgreSQL).
+constexpr std::string_view v2_sql = R"sql(
+ALTER TABLE requests ADD COLUMN lifecycle BLOB;
+)sql";
+
+constexpr std::array<migration, 2> all_migrations{{
   {1, "initial schema", v1_sql},
+  {2, "request lifecycle state", v2_sql},
 }};
 
 constexpr const char* create_table_sql = "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -36,6 +36,9 @@ struct request_record {
   std::optional<std::string> moved_to;     // room id the request was moved to
   request_source source = request_source::chat;
   std::optional<std::string> jira_key;     // e.g. "SUP-42"; unique when set
+  // The owner's whole state of the request (the storage actor writes the domain record as JSON text), stored as
+  // opaque bytes; unset for rows written before schema v2. The columns above stay the indexed, queryable view.
+  std::optional<std::string> lifecycle;
   friend bool operator==(const request_record&, const request_record&) = default;
 };
 

@@ -38,6 +38,7 @@ public:
   query& blob(const std::string& x) {
     return check(sqlite3_bind_blob64(stmt_, ++index_, x.data(), x.size(), SQLITE_TRANSIENT));
   }
+  query& blob(const std::optional<std::string>& x) { return x ? blob(*x) : null(); }
   query& i64(std::int64_t x) { return check(sqlite3_bind_int64(stmt_, ++index_, x)); }
   query& i64(const std::optional<std::int64_t>& x) { return x ? i64(*x) : null(); }
   query& null() { return check(sqlite3_bind_null(stmt_, ++index_)); }
@@ -108,18 +109,19 @@ private:
 #define DUTYDESK_REQUEST_COLS                                                                                       \
   "id, room_id, root_message_id, requester_id, requester_username, body, status, assignee, on_duty, created_at, "  \
   "updated_at, last_activity_at, reminders_sent, next_reminder_at, reminder_epoch, closed, moved_to, source, "     \
-  "jira_key"
+  "jira_key, lifecycle"
 
 constexpr const char* sql_upsert_request =
   "INSERT INTO requests (" DUTYDESK_REQUEST_COLS ") "
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
   "ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id, root_message_id = excluded.root_message_id, "
   "requester_id = excluded.requester_id, requester_username = excluded.requester_username, body = excluded.body, "
   "status = excluded.status, assignee = excluded.assignee, on_duty = excluded.on_duty, "
   "created_at = excluded.created_at, updated_at = excluded.updated_at, "
   "last_activity_at = excluded.last_activity_at, reminders_sent = excluded.reminders_sent, "
   "next_reminder_at = excluded.next_reminder_at, reminder_epoch = excluded.reminder_epoch, "
-  "closed = excluded.closed, moved_to = excluded.moved_to, source = excluded.source, jira_key = excluded.jira_key";
+  "closed = excluded.closed, moved_to = excluded.moved_to, source = excluded.source, jira_key = excluded.jira_key, "
+  "lifecycle = excluded.lifecycle";
 constexpr const char* sql_request_by_id = "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE id = ?1";
 constexpr const char* sql_request_by_thread =
   "SELECT " DUTYDESK_REQUEST_COLS " FROM requests "
@@ -201,6 +203,7 @@ request_record read_request(const query& q) {
   r.moved_to = q.col_opt_str(16);
   r.source = q.col_str(17) == "jira" ? request_source::jira : request_source::chat;
   r.jira_key = q.col_opt_str(18);
+  r.lifecycle = q.col_opt_str(19);
   return r;
 }
 
@@ -494,7 +497,7 @@ result<void> sqlite_transaction::upsert_request(const request_record& r) {
     q.blob(r.text).text(r.status).text(r.assignee).text(r.on_duty).i64(r.created_at).i64(r.updated_at);
     q.i64(r.last_activity_at).i64(std::int64_t{r.reminders_sent}).i64(r.next_reminder_at).i64(r.reminder_epoch);
     q.i64(std::int64_t{r.closed ? 1 : 0}).text(r.moved_to);
-    q.text(std::string{r.source == request_source::jira ? "jira" : "chat"}).text(r.jira_key);
+    q.text(std::string{r.source == request_source::jira ? "jira" : "chat"}).text(r.jira_key).blob(r.lifecycle);
     return q.run();
   }));
 }

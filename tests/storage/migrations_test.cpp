@@ -1,6 +1,8 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <string>
+#include <vector>
 
 #include "storage/migrations.hpp"
 #include "support.hpp"
@@ -27,11 +29,30 @@ std::int64_t table_count(const std::string& path, const std::string& name) {
   return raw_value(path, sql.c_str());
 }
 
-// The real migrations plus a second step only the tests know.
-const std::array<migration, 2> two_steps{{
-  sqlite_migrations()[0],
-  {2, "add notes", "CREATE TABLE notes (x TEXT); CREATE INDEX notes_x ON notes (x);"},
-}};
+// The real migrations plus one more step only the tests know (version = the binary's newest + 1).
+std::vector<migration> with_extra_step() {
+  std::vector<migration> list{sqlite_migrations().begin(), sqlite_migrations().end()};
+  list.push_back({static_cast<int>(list.size()) + 1, "add notes",
+                  "CREATE TABLE notes (x TEXT); CREATE INDEX notes_x ON notes (x);"});
+  return list;
+}
+const std::vector<migration> extra_step = with_extra_step();
+const int newest = static_cast<int>(sqlite_migrations().size());
+
+// The schema as released in version 1 only.
+const std::array<migration, 1> v1_only{{sqlite_migrations()[0]}};
+
+// Runs a statement on the database file directly, behind the store's back.
+void raw_exec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* msg = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
+  std::string text = msg != nullptr ? msg : "";
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << text;
+}
 
 using migrations_test = temp_dir_test;
 
@@ -72,18 +93,70 @@ TEST_F(migrations_test, reopen_is_idempotent) {
             static_cast<std::int64_t>(sqlite_migrations().size()));
 }
 
-TEST_F(migrations_test, reports_pending_without_applying) {
-  ASSERT_TRUE(open()); // version 1
+TEST_F(migrations_test, current_schema_is_version_2_with_lifecycle) {
+  auto list = sqlite_migrations();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "initial schema");
+  EXPECT_EQ(list[1].name, "request lifecycle state");
+  auto st = open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st->schema_version(), 2);
+  EXPECT_EQ(raw_value(db_path(), "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = 'lifecycle' "
+                                 "AND type = 'BLOB' AND \"notnull\" = 0"),
+            1);
+}
+
+TEST_F(migrations_test, version_1_database_upgrades_and_keeps_its_rows) {
+  sqlite_options old;
+  old.migrations = v1_only;
+  ASSERT_TRUE(open(old));
+  // A row as a version-1 binary wrote it (the v1 store cannot write through the v2 statements).
+  raw_exec(db_path(), "INSERT INTO requests (id, room_id, root_message_id, requester_id, requester_username, body, "
+                      "status, created_at, updated_at, last_activity_at, source) "
+                      "VALUES ('old', 'support', 'root-old', 'u1', 'alice', X'6869', 'new', 1, 2, 3, 'chat');"
+                      "INSERT INTO thread_map VALUES ('root-old', 'old', 'support');");
+  EXPECT_EQ(raw_value(db_path(), "SELECT MAX(version) FROM schema_migrations"), 1);
+
   sqlite_options check;
   check.apply_migrations = false;
-  check.migrations = two_steps;
+  auto checked = open(check);
+  ASSERT_TRUE(checked);
+  auto pending = checked->pending_migrations();
+  DD_ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0], (migration_info{2, "request lifecycle state"}));
+  checked.reset();
+
+  auto st = open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st->schema_version(), 2);
+  auto got = st->request_by_thread("root-old");
+  DD_ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->id, "old");
+  EXPECT_EQ((*got)->text, "hi");
+  EXPECT_EQ((*got)->created_at, 1);
+  EXPECT_FALSE((*got)->lifecycle.has_value());
+  // The upgraded row can be rewritten with a lifecycle.
+  auto r = **got;
+  r.lifecycle = R"({"phase":"active"})";
+  in_txn(*st, [&](transaction& t) { DD_ASSERT_OK(t.upsert_request(r)); });
+  EXPECT_EQ(st->request("old")->value().lifecycle, r.lifecycle);
+  DD_ASSERT_OK(st->check_integrity());
+}
+
+TEST_F(migrations_test, reports_pending_without_applying) {
+  ASSERT_TRUE(open()); // the binary's newest version
+  sqlite_options check;
+  check.apply_migrations = false;
+  check.migrations = extra_step;
   auto st = open(check);
   ASSERT_TRUE(st);
   auto pending = st->pending_migrations();
   DD_ASSERT_OK(pending);
   ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0], (migration_info{2, "add notes"}));
-  EXPECT_EQ(*st->schema_version(), 1);
+  EXPECT_EQ((*pending)[0], (migration_info{newest + 1, "add notes"}));
+  EXPECT_EQ(*st->schema_version(), newest);
   EXPECT_EQ(table_count(db_path(), "notes"), 0);
   // A store with pending migrations refuses to work on the old schema.
   auto r = st->request("x");
@@ -95,10 +168,10 @@ TEST_F(migrations_test, reports_pending_without_applying) {
   st.reset();
 
   sqlite_options apply;
-  apply.migrations = two_steps;
+  apply.migrations = extra_step;
   st = open(apply);
   ASSERT_TRUE(st);
-  EXPECT_EQ(*st->schema_version(), 2);
+  EXPECT_EQ(*st->schema_version(), newest + 1);
   EXPECT_TRUE(st->pending_migrations()->empty());
   EXPECT_EQ(table_count(db_path(), "notes"), 1);
   DD_ASSERT_OK(st->request("x"));
@@ -118,19 +191,20 @@ TEST_F(migrations_test, empty_database_reports_every_migration_pending) {
 
 TEST_F(migrations_test, newer_schema_than_binary_is_refused) {
   sqlite_options newer;
-  newer.migrations = two_steps;
+  newer.migrations = extra_step;
   ASSERT_TRUE(open(newer));
   auto st = open_sqlite(db_path());
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.err().code, errc::schema_too_new);
-  EXPECT_NE(st.err().message.find("version 2 is newer"), std::string::npos) << st.err().message;
+  auto expected = "version " + std::to_string(newest + 1) + " is newer";
+  EXPECT_NE(st.err().message.find(expected), std::string::npos) << st.err().message;
   // Also in check mode, and the database is left as it was.
   sqlite_options check;
   check.apply_migrations = false;
   auto checked = open_sqlite(db_path(), check);
   ASSERT_FALSE(checked.ok());
   EXPECT_EQ(checked.err().code, errc::schema_too_new);
-  EXPECT_EQ(raw_value(db_path(), "SELECT MAX(version) FROM schema_migrations"), 2);
+  EXPECT_EQ(raw_value(db_path(), "SELECT MAX(version) FROM schema_migrations"), newest + 1);
 }
 
 TEST_F(migrations_test, failing_migration_applies_nothing) {

@@ -55,6 +55,8 @@ TEST_F(store_test, request_round_trip_with_every_field) {
   EXPECT_FALSE((*got2)->assignee.has_value());
   EXPECT_FALSE((*got2)->next_reminder_at.has_value());
   EXPECT_EQ((*got2)->source, request_source::chat);
+  EXPECT_FALSE((*got2)->lifecycle.has_value());
+  EXPECT_EQ((*got)->lifecycle, full.lifecycle);
   auto none = st->request("nope");
   DD_ASSERT_OK(none);
   EXPECT_FALSE(none->has_value());
@@ -483,8 +485,11 @@ TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
   r.root_message_id = "root\xff\xfe";
   auto large = minimal_request("large", 2);
   large.text = big;
+  r.lifecycle = invalid_utf8; // opaque bytes to storage, whatever the actor puts there
   auto empty = minimal_request("empty", 3);
   empty.text.clear();
+  empty.lifecycle = ""; // empty, not NULL
+  large.lifecycle = big;
   in_txn(*st, [&](transaction& t) {
     DD_ASSERT_OK(t.upsert_request(r));
     DD_ASSERT_OK(t.upsert_request(large));
@@ -507,7 +512,10 @@ TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
   auto got_large = st->request("large");
   DD_ASSERT_OK(got_large);
   EXPECT_TRUE((*got_large)->text == big) << "1 MB text differs";
+  EXPECT_EQ((*got)->lifecycle, invalid_utf8);
+  EXPECT_TRUE(st->request("large")->value().lifecycle == big) << "1 MB lifecycle differs";
   EXPECT_EQ(st->request("empty")->value().text, "");
+  EXPECT_EQ(st->request("empty")->value().lifecycle, std::optional<std::string>{""});
   auto events = st->pending_events(10);
   DD_ASSERT_OK(events);
   ASSERT_EQ(events->size(), 1u);

@@ -60,6 +60,7 @@ inline request_record sample_request(const std::string& id, millis at = 1'700'00
   r.moved_to = "room-other";
   r.source = request_source::jira;
   r.jira_key = "SUP-" + id;
+  r.lifecycle = R"({"request_id":")" + id + R"(","phase":"active"})";
   return r;
 }
 
