@@ -7,7 +7,9 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/interfaces.hpp"
@@ -18,16 +20,23 @@ namespace dutydesk::actors {
 struct storage_state {
   static constexpr const char* name = "storage";
   std::shared_ptr<storage::store> store;
+  /// Wall time for the rows' created/updated timestamps (the system clock unless a test injects one).
+  wall_clock now;
 };
 
+/// The behavior; every store failure answers ec::storage_failed with the store's message.
 storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<storage_state> self,
-                                             std::shared_ptr<storage::store> store);
+                                             std::shared_ptr<storage::store> store, wall_clock now = {});
 
-/// Spawns the storage actor over `store`; `detached` gives it its own thread (production).
-storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<storage::store> store, bool detached);
+/// Spawns the storage actor over `store`; `detached` gives it its own thread (production). `now` defaults to the
+/// system clock.
+storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<storage::store> store, bool detached,
+                            wall_clock now = {});
 
-/// domain record → storage row (lifecycle JSON included) and back.
+/// The storage row of a domain record at `now_ms` (epoch ms), the whole record as JSON in `lifecycle`.
 storage::request_record to_row(const domain::request_record& r, std::int64_t now_ms);
+
+/// The domain record a row's `lifecycle` holds; nullopt (with a logged warning) when it is missing or malformed.
 std::optional<domain::request_record> from_row(const storage::request_record& row);
 
 } // namespace dutydesk::actors
