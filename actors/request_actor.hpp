@@ -8,9 +8,14 @@
 //     the machine. cancel_reminders: nothing to do (the epoch moved on).
 //   persist: storage save; the event's reply (if any) is sent after it.
 //   repost: after the post, the target channel's supervisor adopts the repost as a new request, then the machine
-//     gets `moved{permalink}`.
-//   close_request: the actor quits (normal exit) once the queue is empty.
+//     gets `moved{permalink}` and its effects join the current run. The target is looked up in the channel
+//     directory first; a room without a supervisor fails the actor with ec::unknown_room before anything is posted.
+//     The repost's key is marked done with the repost's permalink as its result (the message id is its `msg`
+//     parameter), so a replay that finds it done still adopts and finishes the move without posting again.
+//   close_request: the actor quits (normal exit) once the queue is empty; events queued meanwhile are still
+//     handled and answered (a moved request answers commands with the "moved there" note).
 //   mirror_status_change / request_final: hooks for the Jira mirror and feedback (logged for now).
+//   `get` waits in the same queue, so it answers the state after every event that arrived before it.
 // A failed chat or storage call fails the actor (exit reason = the error): the supervisor restarts it from the
 // stored state, and the keys make the replay safe.
 
@@ -49,12 +54,18 @@ struct request_state {
 
   std::optional<domain::request_lifecycle> machine;
   request_deps deps;
-  /// Events waiting for the one being carried out.
+  /// An event waiting for its turn, with the reply it owes (if any).
   struct queued {
-    domain::event event;
-    std::function<void()> on_done; // delivers the event's reply
+    std::optional<domain::event> event;            // none: a `get`, answered when its turn comes
+    std::function<void()> on_done;                 // delivers the reply (true, or the record for a `get`)
+    std::function<void(const caf::error&)> on_err; // delivers the failure instead
   };
+  /// Events waiting for the one being carried out.
   std::deque<queued> queue;
+  /// The event being carried out (its reply is owed once `run` is empty).
+  queued current;
+  /// The effects of the current event (and of a `moved` step a repost led to) still to carry out, in order.
+  std::deque<domain::effect> run;
   bool busy = false;
   bool closing = false;
 };
