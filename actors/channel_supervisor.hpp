@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "actors/interfaces.hpp"
@@ -51,14 +52,35 @@ struct channel_state {
     request_actor handle;
     std::string request_id;
   };
+  /// One chat event being handled: it stays in flight until every part of its handling is done (`open` counts the
+  /// parts still running).
+  struct handling {
+    std::int64_t ts_ms = 0;
+    std::string message_id;
+    int open = 1;
+  };
+  /// A message handed to a request actor and not answered yet; replayed to the restarted actor if it fails.
+  struct forward {
+    std::string root;
+    caf::actor_addr to;
+    std::variant<domain::thread_reply, domain::reaction_added> msg;
+    std::shared_ptr<handling> job;
+  };
   std::map<std::string, live_request> by_root;             // thread root message id -> running request
   std::map<caf::actor_addr, std::string> root_of;          // monitored actor -> root
   std::map<std::string, std::set<std::pair<std::string, std::string>>> reactions; // root -> (emoji, user) seen
-  std::set<std::string> pending_roots;                     // new requests being created (duty lookup in flight)
+  std::map<std::string, std::int64_t> reactions_version;   // root -> updated_ms of the version `reactions` is from
+  std::set<std::string> pending_roots;                     // roots being created/restored (lookups in flight)
+  std::map<std::string, std::vector<std::function<void()>>> waiters; // root -> work waiting for the pending root
+  std::map<std::string, int> restarts_of;                  // root -> restarts after an error exit
+  std::map<std::uint64_t, forward> forwards;               // unanswered messages to request actors
+  std::uint64_t next_forward = 0;
   std::multiset<std::int64_t> in_flight;                   // ts of messages being handled
-  std::int64_t newest_done_ts = 0;
+  std::map<std::int64_t, std::string> done;                // finished messages newer than the cursor: ts -> id
+  std::int64_t newest_done_ts = 0;                         // the cursor last written
   std::string newest_done_id;
   std::int64_t cursor_written = 0;
+  bool exiting = false;
   channel_status stats;
 };
 

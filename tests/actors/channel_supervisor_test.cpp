@@ -1,0 +1,528 @@
+#include "actors/channel_supervisor.hpp"
+
+#include <caf/all.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/error.hpp"
+#include "tests/support/deterministic_fixture.hpp"
+
+using namespace std::chrono_literals;
+using namespace dutydesk;
+
+namespace {
+
+// -- fakes --------------------------------------------------------------------------------------------------------
+
+/// One request actor the supervisor spawned (through the injected spawner) and what it received.
+struct child {
+  actors::request_args args;
+  actors::request_actor handle;
+  std::vector<domain::thread_reply> replies;
+  std::vector<domain::reaction_added> reactions;
+  std::vector<caf::typed_response_promise<bool>> held;
+
+  bool created() const { return std::holds_alternative<domain::created>(args.start); }
+  bool restored() const { return std::holds_alternative<domain::restored>(args.start); }
+};
+
+struct children_log {
+  std::vector<std::shared_ptr<child>> all;
+};
+
+/// A fake request actor. Thread replies steer it: "hold" is answered only when a `remind` arrives; "close" is
+/// answered, then the actor exits normally (as a moved request does); "fail" kills a `created` actor without an
+/// answer (as a failed chat call does; a restored one answers it normally).
+actors::request_actor::behavior_type fake_request(actors::request_actor::pointer self, std::shared_ptr<child> c) {
+  return {
+    [self, c](atom::reply, domain::thread_reply& r) -> caf::result<bool> {
+      c->replies.push_back(r);
+      auto rp = self->make_response_promise<bool>();
+      if (r.text == "hold") {
+        c->held.push_back(rp);
+      } else if (r.text == "close") {
+        rp.deliver(true);
+        self->quit(caf::exit_reason::normal);
+      } else if (r.text == "fail" && c->created()) {
+        self->quit(make_error(ec::chat_failed, "post failed"));
+      } else {
+        rp.deliver(true);
+      }
+      return rp;
+    },
+    [c](atom::reaction, domain::reaction_added& r) {
+      c->reactions.push_back(r);
+      return true;
+    },
+    [c](atom::remind, std::uint64_t) {
+      for (auto& rp : c->held)
+        rp.deliver(true);
+      c->held.clear();
+    },
+    [c](atom::get) {
+      if (auto* r = std::get_if<domain::restored>(&c->args.start))
+        return r->record;
+      return domain::request_record{};
+    },
+  };
+}
+
+struct storage_log {
+  std::map<std::string, domain::request_record> records; // by root
+  std::vector<std::string> finds;
+  std::vector<actors::cursor_update> cursors;
+};
+
+actors::storage_actor::behavior_type fake_storage(actors::storage_actor::pointer, std::shared_ptr<storage_log> log) {
+  return {
+    [log](atom::save, actors::persist_request& p) {
+      log->records[p.record.root_message_id] = p.record;
+      return true;
+    },
+    [](atom::claim, std::string&, std::int64_t) { return actors::claim_reply{}; },
+    [](atom::done, std::string&, std::string&, std::int64_t) {},
+    [log](atom::find, std::string& root) {
+      log->finds.push_back(root);
+      actors::found_request f;
+      if (auto it = log->records.find(root); it != log->records.end())
+        f.record = it->second;
+      return f;
+    },
+    [log](atom::load, std::string& room) {
+      std::vector<domain::request_record> xs;
+      for (const auto& [root, r] : log->records)
+        if (r.room == room && r.phase != domain::request_phase::moved)
+          xs.push_back(r);
+      return xs;
+    },
+    [log](atom::cursor, actors::cursor_update& c) {
+      log->cursors.push_back(c);
+      return true;
+    },
+    [](atom::cursors) { return std::vector<storage::room_cursor>{}; },
+  };
+}
+
+struct duty_log {
+  int asks = 0;
+  domain::duty_resolution answer;
+};
+
+actors::duty_actor::behavior_type fake_duty(actors::duty_actor::pointer, std::shared_ptr<duty_log> log) {
+  return {
+    [log](atom::duty, std::string&) {
+      ++log->asks;
+      return log->answer;
+    },
+  };
+}
+
+actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer) {
+  return {
+    [](atom::post, actors::chat_post&) { return actors::posted{}; },
+    [](atom::react, actors::chat_reaction&) { return true; },
+    [](atom::dm, actors::chat_dm&) { return actors::posted{}; },
+  };
+}
+
+// -- helpers ------------------------------------------------------------------------------------------------------
+
+using reactions_t = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+actors::chat_event top(std::string id, std::string author, std::string text, std::int64_t ts,
+                       reactions_t reactions = {}, std::int64_t updated = 0) {
+  actors::chat_event ev;
+  ev.msg.id = id;
+  ev.msg.room = "support";
+  ev.msg.author = std::move(author);
+  ev.msg.text = std::move(text);
+  ev.ts_ms = ts;
+  ev.updated_ms = updated == 0 ? ts : updated;
+  ev.reactions = std::move(reactions);
+  ev.permalink = "http://chat.test/channel/support?msg=" + id;
+  return ev;
+}
+
+actors::chat_event in_thread(std::string id, std::string root, std::string author, std::string text,
+                             std::int64_t ts) {
+  auto ev = top(std::move(id), std::move(author), std::move(text), ts);
+  ev.msg.thread_id = std::move(root);
+  return ev;
+}
+
+domain::request_record stored(std::string root, domain::request_phase phase = domain::request_phase::active,
+                              std::string room = "support") {
+  domain::request_record r;
+  r.request_id = root;
+  r.room = std::move(room);
+  r.root_message_id = root;
+  r.requester = "carol";
+  r.text = "stored request " + root;
+  r.phase = phase;
+  r.status = "new";
+  return r;
+}
+
+class ChannelSupervisor : public test::deterministic_fixture {
+protected:
+  std::shared_ptr<children_log> kids = std::make_shared<children_log>();
+  std::shared_ptr<storage_log> store = std::make_shared<storage_log>();
+  std::shared_ptr<duty_log> duty = std::make_shared<duty_log>();
+  actors::chat_actor chat_hdl = sys.spawn(fake_chat);
+  actors::storage_actor storage_hdl = sys.spawn(fake_storage, store);
+  actors::duty_actor duty_hdl = sys.spawn(fake_duty, duty);
+  actors::channel_actor sup;
+
+  void SetUp() override {
+    duty->answer.users = {"alice"};
+    sup = actors::spawn_channel(sys, args());
+    run();
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    for (auto& c : kids->all)
+      caf::anon_send_exit(c->handle, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(chat_hdl, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(storage_hdl, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(duty_hdl, caf::exit_reason::user_shutdown);
+    drain();
+  }
+
+  actors::channel_args args() {
+    actors::channel_args a;
+    a.room = "support";
+    a.params.statuses = {{"new", "New", ":new:", false}, {"done", "Done", ":white_check_mark:", true}};
+    a.params.initial_status = "new";
+    a.params.members = {"mia"};
+    a.params.fallback = {"lead"};
+    a.params.bot_user = "dutydesk";
+    a.params.channels = {{"support", {}}, {"triage", {}}};
+    a.filter.bot_user = "dutydesk";
+    a.filter.channels = {{"support", {"mia"}, true}, {"triage", {}, true}};
+    a.chat = chat_hdl;
+    a.storage = storage_hdl;
+    a.duty = duty_hdl;
+    a.channels = std::make_shared<actors::channel_directory>();
+    a.now = wall();
+    auto log = kids;
+    a.spawn = [log](caf::actor_system& sys, actors::request_args ra) {
+      auto c = std::make_shared<child>();
+      c->args = std::move(ra);
+      actors::request_actor h = sys.spawn(fake_request, c);
+      c->handle = h;
+      log->all.push_back(c);
+      return h;
+    };
+    return a;
+  }
+
+  void chat(actors::chat_event ev) {
+    self->send(sup, atom::chat_v, std::move(ev));
+    run();
+  }
+
+  actors::channel_status status() { return request<actors::channel_status>(sup, atom::status_v); }
+
+  /// The exit reason of a monitored actor that went down, if it did.
+  std::optional<caf::error> down_reason() {
+    std::optional<caf::error> result;
+    self->receive([&](caf::down_msg& m) { result = m.reason; }, caf::after(std::chrono::milliseconds{0}) >> [] {});
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_F(ChannelSupervisor, top_level_message_spawns_one_created_request_with_the_duty_resolution) {
+  chat(top("root1", "carol", "my build is broken", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  const auto& c = *kids->all[0];
+  ASSERT_TRUE(c.created());
+  const auto& e = std::get<domain::created>(c.args.start);
+  EXPECT_EQ(e.request_id, "root1");
+  EXPECT_EQ(e.room, "support");
+  EXPECT_EQ(e.root_message_id, "root1");
+  EXPECT_EQ(e.requester, "carol");
+  EXPECT_EQ(e.text, "my build is broken");
+  EXPECT_EQ(e.permalink, "http://chat.test/channel/support?msg=root1");
+  EXPECT_EQ(e.on_duty, duty->answer);
+  EXPECT_EQ(c.args.deps.storage, storage_hdl);
+  EXPECT_EQ(duty->asks, 1);
+  EXPECT_EQ(store->finds, (std::vector<std::string>{"root1"}));
+  auto s = status();
+  EXPECT_EQ(s.live_requests, 1u);
+  EXPECT_EQ(s.requests_created, 1u);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.ignored, 0u);
+}
+
+TEST_F(ChannelSupervisor, re_delivered_versions_spawn_nothing_even_while_the_first_is_being_created) {
+  // Two versions before the supervisor gets to run: the second arrives while the lookups of the first are running.
+  self->send(sup, atom::chat_v, top("root1", "carol", "help", 100));
+  self->send(sup, atom::chat_v, top("root1", "carol", "help", 100, {}, 150));
+  run();
+  chat(top("root1", "carol", "help", 100, {{":eyes:", {"dutydesk"}}}, 200));
+  EXPECT_EQ(kids->all.size(), 1u);
+  EXPECT_EQ(duty->asks, 1);
+  auto s = status();
+  EXPECT_EQ(s.requests_created, 1u);
+  EXPECT_EQ(s.live_requests, 1u);
+  EXPECT_EQ(s.in_flight, 0u);
+}
+
+TEST_F(ChannelSupervisor, system_edited_own_and_other_room_messages_are_ignored) {
+  auto sys_msg = top("m1", "carol", "carol joined", 100);
+  sys_msg.msg.type = "uj";
+  auto edited = top("m2", "carol", "fixed typo", 110);
+  edited.msg.edited = true;
+  auto own = top("m3", "dutydesk", "a repost", 120);
+  auto elsewhere = top("m4", "carol", "wrong room", 130);
+  elsewhere.msg.room = "triage";
+  for (auto& ev : {sys_msg, edited, own, elsewhere})
+    chat(ev);
+  EXPECT_TRUE(kids->all.empty());
+  EXPECT_EQ(duty->asks, 0);
+  auto s = status();
+  EXPECT_EQ(s.ignored, 4u);
+  EXPECT_EQ(s.live_requests, 0u);
+  EXPECT_EQ(s.in_flight, 0u);
+}
+
+TEST_F(ChannelSupervisor, thread_reply_goes_to_the_request_of_its_thread) {
+  chat(top("root1", "carol", "first", 100));
+  chat(top("root2", "dave", "second", 200));
+  ASSERT_EQ(kids->all.size(), 2u);
+  chat(in_thread("r1", "root2", "mia", "!dd status done", 300));
+  EXPECT_TRUE(kids->all[0]->replies.empty());
+  ASSERT_EQ(kids->all[1]->replies.size(), 1u);
+  const auto& r = kids->all[1]->replies[0];
+  EXPECT_EQ(r.message_id, "r1");
+  EXPECT_EQ(r.author, "mia");
+  EXPECT_EQ(r.text, "!dd status done");
+  EXPECT_EQ(kids->all.size(), 2u);
+  EXPECT_EQ(status().in_flight, 0u);
+}
+
+TEST_F(ChannelSupervisor, reply_to_an_unknown_thread_is_ignored) {
+  chat(in_thread("r1", "nowhere", "mia", "hello?", 300));
+  EXPECT_TRUE(kids->all.empty());
+  EXPECT_EQ(store->finds, (std::vector<std::string>{"nowhere"}));
+  auto s = status();
+  EXPECT_EQ(s.ignored, 1u);
+  EXPECT_EQ(s.in_flight, 0u);
+}
+
+TEST_F(ChannelSupervisor, reply_to_a_stored_open_request_restores_it_and_forwards_the_reply) {
+  store->records["root9"] = stored("root9");
+  chat(in_thread("r1", "root9", "mia", "on it", 300));
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(kids->all[0]->restored());
+  EXPECT_EQ(std::get<domain::restored>(kids->all[0]->args.start).record, store->records["root9"]);
+  ASSERT_EQ(kids->all[0]->replies.size(), 1u);
+  EXPECT_EQ(kids->all[0]->replies[0].text, "on it");
+  EXPECT_EQ(status().requests_created, 0u);
+}
+
+TEST_F(ChannelSupervisor, top_level_replay_of_a_stored_request_restores_it_or_ignores_it_when_closed) {
+  store->records["open1"] = stored("open1");
+  store->records["gone1"] = stored("gone1", domain::request_phase::moved);
+  chat(top("open1", "carol", "stored request open1", 100));
+  chat(top("gone1", "carol", "stored request gone1", 110));
+  ASSERT_EQ(kids->all.size(), 1u);
+  EXPECT_TRUE(kids->all[0]->restored());
+  EXPECT_EQ(duty->asks, 0);
+  auto s = status();
+  EXPECT_EQ(s.requests_created, 0u);
+  EXPECT_EQ(s.live_requests, 1u);
+}
+
+TEST_F(ChannelSupervisor, new_reaction_after_the_baseline_becomes_reaction_added_but_not_the_bots_own) {
+  chat(top("root1", "carol", "help", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  auto& c = *kids->all[0];
+  chat(top("root1", "carol", "help", 100, {{":eyes:", {"dutydesk", "mia"}}}, 200));
+  ASSERT_EQ(c.reactions.size(), 1u);
+  EXPECT_EQ(c.reactions[0].user, "mia");
+  EXPECT_EQ(c.reactions[0].emoji, ":eyes:");
+  chat(top("root1", "carol", "help", 100, {{":eyes:", {"dutydesk", "mia"}}, {":white_check_mark:", {"carol"}}}, 300));
+  ASSERT_EQ(c.reactions.size(), 2u);
+  EXPECT_EQ(c.reactions[1].user, "carol");
+  EXPECT_EQ(c.reactions[1].emoji, ":white_check_mark:");
+  // An older version delivered late (backfill) changes nothing.
+  chat(top("root1", "carol", "help", 100, {{":new:", {"mia"}}}, 150));
+  EXPECT_EQ(c.reactions.size(), 2u);
+  // The bot's own reaction alone never counts.
+  chat(top("root1", "carol", "help", 100,
+           {{":eyes:", {"dutydesk", "mia"}}, {":new:", {"dutydesk"}}, {":white_check_mark:", {"carol"}}}, 400));
+  EXPECT_EQ(c.reactions.size(), 2u);
+  EXPECT_EQ(kids->all.size(), 1u);
+  EXPECT_EQ(status().in_flight, 0u);
+}
+
+TEST_F(ChannelSupervisor, first_version_seen_after_a_restore_only_sets_the_baseline) {
+  store->records["root1"] = stored("root1");
+  EXPECT_EQ(request<std::size_t>(sup, atom::restore_v), 1u);
+  ASSERT_EQ(kids->all.size(), 1u);
+  auto& c = *kids->all[0];
+  chat(top("root1", "carol", "help", 100, {{":eyes:", {"mia"}}}, 200));
+  EXPECT_TRUE(c.reactions.empty());
+  chat(top("root1", "carol", "help", 100, {{":eyes:", {"mia"}}, {":white_check_mark:", {"mia"}}}, 300));
+  ASSERT_EQ(c.reactions.size(), 1u);
+  EXPECT_EQ(c.reactions[0].emoji, ":white_check_mark:");
+}
+
+TEST_F(ChannelSupervisor, request_exiting_with_an_error_is_respawned_with_restored_from_storage) {
+  chat(top("root1", "carol", "help", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  auto rec = stored("root1");
+  rec.status = "in_progress";
+  store->records["root1"] = rec;
+  self->send_exit(kids->all[0]->handle, make_error(ec::storage_failed, "db gone"));
+  run();
+  ASSERT_EQ(kids->all.size(), 2u);
+  ASSERT_TRUE(kids->all[1]->restored());
+  EXPECT_EQ(std::get<domain::restored>(kids->all[1]->args.start).record, rec);
+  auto s = status();
+  EXPECT_EQ(s.restarts, 1u);
+  EXPECT_EQ(s.live_requests, 1u);
+  // Traffic goes to the new actor.
+  chat(in_thread("r1", "root1", "mia", "thanks", 200));
+  EXPECT_TRUE(kids->all[0]->replies.empty());
+  ASSERT_EQ(kids->all[1]->replies.size(), 1u);
+}
+
+TEST_F(ChannelSupervisor, reply_whose_handling_killed_the_actor_is_replayed_to_the_restarted_one) {
+  chat(top("root1", "carol", "help", 100));
+  store->records["root1"] = stored("root1");
+  chat(in_thread("r1", "root1", "mia", "fail", 200));
+  ASSERT_EQ(kids->all.size(), 2u);
+  EXPECT_EQ(kids->all[0]->replies.size(), 1u);
+  ASSERT_EQ(kids->all[1]->replies.size(), 1u);
+  EXPECT_EQ(kids->all[1]->replies[0].message_id, "r1");
+  auto s = status();
+  EXPECT_EQ(s.restarts, 1u);
+  EXPECT_EQ(s.in_flight, 0u);
+  ASSERT_FALSE(store->cursors.empty());
+  EXPECT_EQ(store->cursors.back().message_id, "r1");
+}
+
+TEST_F(ChannelSupervisor, restarts_are_bounded_to_five_per_root) {
+  chat(top("root1", "carol", "help", 100));
+  store->records["root1"] = stored("root1");
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(kids->all.size(), static_cast<std::size_t>(i + 1));
+    self->send_exit(kids->all.back()->handle, make_error(ec::chat_failed, "again"));
+    run();
+  }
+  EXPECT_EQ(kids->all.size(), 6u); // the first plus five restarts
+  auto s = status();
+  EXPECT_EQ(s.restarts, 5u);
+  EXPECT_EQ(s.live_requests, 0u);
+}
+
+TEST_F(ChannelSupervisor, normal_exit_forgets_the_request_and_a_later_reply_finds_it_closed) {
+  chat(top("root1", "carol", "help", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  store->records["root1"] = stored("root1", domain::request_phase::moved);
+  chat(in_thread("r1", "root1", "mia", "close", 200));
+  auto s = status();
+  EXPECT_EQ(s.live_requests, 0u);
+  EXPECT_EQ(s.restarts, 0u);
+  auto finds = store->finds.size();
+  chat(in_thread("r2", "root1", "mia", "anyone?", 300));
+  EXPECT_EQ(store->finds.size(), finds + 1);
+  EXPECT_EQ(store->finds.back(), "root1");
+  EXPECT_EQ(kids->all.size(), 1u);
+  EXPECT_EQ(kids->all[0]->replies.size(), 1u);
+  s = status();
+  EXPECT_EQ(s.ignored, 1u);
+  EXPECT_EQ(s.live_requests, 0u);
+}
+
+TEST_F(ChannelSupervisor, restore_spawns_one_request_per_stored_open_request) {
+  store->records["a"] = stored("a");
+  store->records["b"] = stored("b", domain::request_phase::fresh);
+  store->records["c"] = stored("c", domain::request_phase::moved);
+  store->records["d"] = stored("d", domain::request_phase::active, "triage");
+  EXPECT_EQ(request<std::size_t>(sup, atom::restore_v), 2u);
+  ASSERT_EQ(kids->all.size(), 2u);
+  std::vector<std::string> roots;
+  for (auto& c : kids->all) {
+    ASSERT_TRUE(c->restored());
+    roots.push_back(std::get<domain::restored>(c->args.start).record.root_message_id);
+  }
+  EXPECT_EQ(roots, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(status().live_requests, 2u);
+  // A second restore finds them running.
+  EXPECT_EQ(request<std::size_t>(sup, atom::restore_v), 0u);
+  EXPECT_EQ(kids->all.size(), 2u);
+}
+
+TEST_F(ChannelSupervisor, adopt_creates_the_moved_request_once) {
+  actors::adopt_request x{"repost1", "carol", "moved: my build is broken",
+                          "http://chat.test/channel/support?msg=repost1", "triage"};
+  EXPECT_TRUE(request<bool>(sup, atom::adopt_v, x));
+  EXPECT_TRUE(request<bool>(sup, atom::adopt_v, x));
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(kids->all[0]->created());
+  const auto& e = std::get<domain::created>(kids->all[0]->args.start);
+  EXPECT_EQ(e.request_id, "repost1");
+  EXPECT_EQ(e.room, "support");
+  EXPECT_EQ(e.root_message_id, "repost1");
+  EXPECT_EQ(e.requester, "carol");
+  EXPECT_EQ(e.text, "moved: my build is broken");
+  EXPECT_EQ(e.permalink, "http://chat.test/channel/support?msg=repost1");
+  EXPECT_EQ(e.on_duty, duty->answer);
+  EXPECT_EQ(duty->asks, 1);
+  // The bot's repost arriving from the stream spawns nothing either.
+  chat(top("repost1", "dutydesk", "moved: my build is broken", 500));
+  EXPECT_EQ(kids->all.size(), 1u);
+  EXPECT_EQ(status().requests_created, 1u);
+}
+
+TEST_F(ChannelSupervisor, cursor_stays_before_an_older_message_in_flight_then_moves_past_both) {
+  chat(top("R", "carol", "help", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_EQ(store->cursors.size(), 1u);
+  EXPECT_EQ(store->cursors[0].room, "support");
+  EXPECT_EQ(store->cursors[0].ts_ms, 100);
+  EXPECT_EQ(store->cursors[0].message_id, "R");
+  chat(in_thread("A", "R", "mia", "hold", 1000)); // answered only on `remind`
+  chat(in_thread("B", "R", "mia", "ok", 2000));   // answered at once
+  ASSERT_EQ(kids->all[0]->replies.size(), 2u);
+  EXPECT_EQ(store->cursors.size(), 1u) << "moved to " << store->cursors.back().message_id;
+  EXPECT_EQ(status().in_flight, 1u);
+  caf::anon_send(kids->all[0]->handle, atom::remind_v, std::uint64_t{0});
+  run();
+  ASSERT_EQ(store->cursors.size(), 2u);
+  EXPECT_EQ(store->cursors[1].ts_ms, 2000);
+  EXPECT_EQ(store->cursors[1].message_id, "B");
+  EXPECT_EQ(status().in_flight, 0u);
+}
+
+TEST_F(ChannelSupervisor, exit_stops_every_child) {
+  chat(top("root1", "carol", "one", 100));
+  chat(top("root2", "carol", "two", 200));
+  ASSERT_EQ(kids->all.size(), 2u);
+  for (auto& c : kids->all)
+    self->monitor(c->handle);
+  self->monitor(sup);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown); // a duplicate EXIT is harmless
+  run();
+  int downs = 0;
+  while (auto reason = down_reason()) {
+    EXPECT_EQ(*reason, caf::exit_reason::user_shutdown);
+    ++downs;
+  }
+  EXPECT_EQ(downs, 3);
+}
