@@ -1,7 +1,8 @@
 #pragma once
 // The supervisor of one support channel. For each message version the chat adapter delivers:
 //   - domain::classify says new_request: unless the root is already a request (in memory, or in storage after a
-//     restart), ask the duty actor who is on duty, spawn a request actor with `created`, link it and monitor it;
+//     restart), ask the duty actor who is on duty, spawn a request actor with `created` and monitor it (not link:
+//     a failed request must not take the supervisor down);
 //   - thread_reply: hand it to the request actor of its thread (restoring the request from storage when it is open
 //     but not running), else ignore it;
 //   - any version of a known root: diff its reactions against the last version seen and hand each new (user, emoji)
