@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/migrate.hpp"
+#include "app/serve.hpp"
 #include "config/commands.hpp"
 
 #ifndef DUTYDESK_VERSION
@@ -75,8 +76,7 @@ int main(int argc, char** argv) {
     if (!loaded)
       return cfg::exit_code::invalid_config;
     spdlog::info("dutydesk loads {}: {}", config_path, cfg::redacted_summary(*loaded));
-    std::cerr << "dutydesk serve: the configuration is valid, but the request lifecycle is not built yet; exiting\n";
-    return cfg::exit_code::not_implemented;
+    return dutydesk::app::serve(*loaded, std::cout, std::cerr);
   }
   return cfg::exit_code::usage;
 }

@@ -21,6 +21,7 @@ inline constexpr int usage = 2;           // bad command line
 inline constexpr int not_implemented = 3; // the command's behaviour is not built yet
 inline constexpr int migrations_pending = 4; // migrate --check: the database is behind the binary
 inline constexpr int storage_error = 5;      // the store cannot be opened or migrated
+inline constexpr int unavailable = 6;        // serve: Rocket.Chat cannot be reached or refuses the login at start
 } // namespace exit_code
 
 /// Loads `path` and prints every diagnostic as `FILE:LINE:COL: message` to `err`; the config when there were none.

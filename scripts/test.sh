@@ -67,7 +67,7 @@ node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts
 }
 
 stage "simulator end to end (real binary, loopback)"
-node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim"
+node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
 
 stage "conformance (official clients and specs)"
 node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim"
@@ -81,7 +81,7 @@ if [[ $fast -eq 0 ]]; then
   ctest_counts "$logdir/ctest-asan.log"
   stage "simulator end to end and conformance, against the ASan+UBSan simulator"
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  node_suite e2e-asan bash "$root/tests/e2e/run.sh" "$root/build-asan/sim/dutydesk-sim"
+  node_suite e2e-asan bash "$root/tests/e2e/run.sh" "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/app/dutydesk"
   node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim"
 fi
 

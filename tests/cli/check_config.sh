@@ -129,14 +129,23 @@ expect_rc "check-config secrets-bad" 1
 if [[ $(wc -l <"$TMP/err") -ge 6 ]]; then ok; else fail "check-config secrets-bad: expected at least 6 errors"; fi
 for s in "${secrets[@]}"; do expect_no "check-config secrets-bad" "$s"; done
 run serve --config "$DATA/secrets.yaml"
-expect_rc "serve secrets" 3
+expect_rc "serve secrets (postgresql: not built)" 5
 if grep -qF "storage: postgresql://dd:***@db:5432/dutydesk" "$TMP/out"; then ok; else fail "serve secrets: no redacted summary logged"; fi
 for s in "${secrets[@]}"; do expect_no "serve secrets" "$s"; done
 
 # -- serve and report -------------------------------------------------------------------------------------------------
-run serve --config "$DATA/minimal.yaml"
-expect_rc "serve" 3
-expect_file "serve" err "dutydesk serve: the configuration is valid, but the request lifecycle is not built yet; exiting"
+# minimal.yaml keeps the default store, /var/lib/dutydesk/dutydesk.db; point it at a directory that does not exist.
+sed 's#^statuses:#storage:\n  url: sqlite:///nonexistent-dir/dd.db\nstatuses:#' "$DATA/minimal.yaml" >"$TMP/nostore.yaml"
+run serve --config "$TMP/nostore.yaml"
+expect_rc "serve without a usable store" 5
+if grep -qF "dutydesk serve: cannot open the store:" "$TMP/err"; then ok; else fail "serve without a usable store: no message"; fi
+# Rocket.Chat unreachable at start (nothing listens on port 1): exit 6 with the reason.
+sed -e 's#^statuses:#storage:\n  url: sqlite://'"$TMP"'/serve-norc.db\nstatuses:#' -e 's#http://127.0.0.1:3000#http://127.0.0.1:1#' \
+  "$DATA/minimal.yaml" >"$TMP/norc.yaml"
+run serve --config "$TMP/norc.yaml"
+expect_rc "serve with Rocket.Chat unreachable" 6
+if grep -qF "dutydesk serve: cannot start the Rocket.Chat connection:" "$TMP/err"; then ok; else
+  fail "serve with Rocket.Chat unreachable: no message"; fi
 run serve --config "$DATA/bad.yaml"
 expect_rc "serve bad config" 1
 expect_line "serve bad config" err 1 "$DATA/bad.yaml:3:8: rocketchat.url: invalid URL 'ftp://127.0.0.1:3000': scheme must be http or https"

@@ -1,0 +1,172 @@
+#include "app/serve.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/channel_supervisor.hpp"
+#include "actors/duty_actor.hpp"
+#include "actors/error.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/storage_actor.hpp"
+#include "config/commands.hpp"
+#include "config/to_domain.hpp"
+#include "io/chat_gateway.hpp"
+#include "io/io_runtime.hpp"
+#include "io/oncall_gateway.hpp"
+#include "storage/open.hpp"
+
+namespace dutydesk::app {
+
+namespace {
+
+struct serve_config : caf::actor_system_config {
+  serve_config() {
+    // Two cores is the norm where dutydesk runs next to Rocket.Chat; the actors are light, I/O has its own thread.
+    set("scheduler.max-threads", 2);
+    add_error_category(caf::atom("dutydesk"), [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
+      std::string result = to_string(static_cast<ec>(code));
+      if (ctx.match_elements<std::string>() && !ctx.get_as<std::string>(0).empty())
+        result += ": " + ctx.get_as<std::string>(0);
+      return result;
+    });
+  }
+};
+
+domain::timestamp system_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+// Blocks SIGINT/SIGTERM in every thread (the mask is inherited), so that only sigwait in main sees them.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+} // namespace
+
+int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
+  auto signals = block_stop_signals();
+
+  auto opened = storage::open_store(cfg.storage.url);
+  if (!opened) {
+    err << "dutydesk serve: cannot open the store: " << opened.err().message << '\n';
+    return config::exit_code::storage_error;
+  }
+  std::shared_ptr<storage::store> store = std::move(*opened);
+
+  serve_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  auto storage = actors::spawn_storage(sys, store, true);
+
+  // Where the realtime connection's backfill starts: the oldest room cursor, so nothing unhandled is skipped.
+  std::int64_t backfill_since = 0;
+  {
+    caf::scoped_actor self{sys};
+    self->request(storage, std::chrono::seconds(30), atom::cursors_v)
+      .receive(
+        [&](const std::vector<storage::room_cursor>& xs) {
+          for (const auto& c : xs)
+            if (cfg.find_channel(c.room_id) != nullptr)
+              backfill_since = backfill_since == 0 ? c.last_ts : std::min(backfill_since, c.last_ts);
+        },
+        [&](const caf::error& e) { spdlog::warn("storage fails to list room cursors: {}", describe(e)); });
+  }
+
+  io::io_runtime runtime;
+  runtime.start();
+
+  io::chat_gateway_config chat_cfg;
+  chat_cfg.base_url = cfg.rocketchat.url;
+  chat_cfg.user_id = cfg.rocketchat.user_id;
+  chat_cfg.auth_token = cfg.rocketchat.auth_token;
+  for (const auto& c : cfg.channels)
+    chat_cfg.rooms.push_back(c.room);
+  chat_cfg.backfill_since_ms = backfill_since;
+  io::chat_gateway chat{sys, runtime, chat_cfg};
+  if (auto chat_err = chat.open()) {
+    err << "dutydesk serve: cannot start the Rocket.Chat connection: " << describe(chat_err) << '\n';
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    runtime.stop();
+    return config::exit_code::unavailable;
+  }
+  const std::string bot = chat.bot_username();
+
+  io::oncall_gateway_config oncall_cfg;
+  oncall_cfg.base_url = cfg.oncall.url;
+  oncall_cfg.token = cfg.oncall.token;
+  oncall_cfg.grafana_url = cfg.oncall.grafana_url.value_or("");
+  io::oncall_gateway oncall{sys, runtime, oncall_cfg, chat_cfg};
+
+  actors::duty_args duty_args;
+  for (const auto& c : cfg.channels)
+    duty_args.rooms[c.room] = actors::duty_channel{c.oncall.schedule_id, c.oncall.fallback};
+  duty_args.overrides = config::duty_overrides(cfg);
+  duty_args.oncall = oncall.actor();
+  auto duty = actors::spawn_duty(sys, std::move(duty_args));
+
+  auto directory = std::make_shared<actors::channel_directory>();
+  auto filter = config::filter_for(cfg, bot);
+  for (const auto& c : cfg.channels) {
+    actors::channel_args args;
+    args.room = c.room;
+    args.params = config::lifecycle_for(cfg, c, bot);
+    args.filter = filter;
+    args.chat = chat.actor();
+    args.storage = storage;
+    args.duty = duty;
+    args.channels = directory;
+    args.now = system_now;
+    directory->by_room.emplace(c.room, actors::spawn_channel(sys, std::move(args)));
+  }
+
+  std::size_t restored = 0;
+  {
+    caf::scoped_actor self{sys};
+    for (const auto& [room, ch] : directory->by_room)
+      self->request(ch, std::chrono::seconds(60), atom::restore_v)
+        .receive([&](std::size_t n) { restored += n; },
+                 [&](const caf::error& e) { spdlog::error("channel {} fails to restore: {}", room, describe(e)); });
+  }
+
+  chat.connect(directory);
+
+  nlohmann::json ready{{"bot", bot}, {"restored", restored}, {"backfill_since", backfill_since}};
+  for (const auto& c : cfg.channels)
+    ready["channels"].push_back(c.room);
+  out << "dutydesk ready " << ready.dump() << std::endl;
+  spdlog::info("dutydesk serves {} channels as {}", cfg.channels.size(), bot);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("dutydesk stops on signal {}", sig);
+
+  chat.stop();
+  for (const auto& [room, ch] : directory->by_room)
+    caf::anon_send_exit(ch, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(duty, caf::exit_reason::user_shutdown);
+  oncall.stop();
+  caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+  runtime.stop();
+  return config::exit_code::ok;
+}
+
+} // namespace dutydesk::app

@@ -1,0 +1,88 @@
+#pragma once
+// The Rocket.Chat adapter: the bot's REST client and realtime (DDP) session on the I/O thread, behind the
+// chat_actor interface.
+//
+//   open()     blocking, from main: GET me (the bot's username) and rooms.info?roomName for every configured room
+//   connect()  starts the DDP session (subscriptions, reconnect, backfill since `backfill_since_ms`); every message
+//              version becomes an actors::chat_event sent to the supervisor of its room
+//   actor()    post / react / dm for the request actors
+//
+// Posts and DMs go through chat.sendMessage with an `_id` derived from the action's idempotency key
+// (message_id_for), so the same key posted twice (a replay after a crash, a retry after a lost answer) is one
+// message in Rocket.Chat. The actor never blocks: a handler posts the REST call to the I/O thread and the callback
+// comes back to the actor as a message, which delivers the response promise.
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "io/http_client.hpp"
+
+namespace dutydesk::io {
+
+class io_runtime;
+
+struct chat_gateway_config {
+  std::string base_url;   // server root, e.g. "http://127.0.0.1:3000"
+  std::string user_id;    // X-User-Id
+  std::string auth_token; // X-Auth-Token (PAT), also the DDP resume token
+  std::vector<std::string> rooms; // room names
+  std::int64_t backfill_since_ms = 0; // 0: no backfill on the first subscription
+  std::chrono::milliseconds reconnect_base{500};
+  std::chrono::milliseconds reconnect_max{30000};
+  std::chrono::milliseconds open_timeout{30000};
+};
+
+/// Counters of the realtime side, for logs, metrics and tests.
+struct chat_gateway_stats {
+  std::uint64_t delivered = 0;     // chat events sent to supervisors
+  std::uint64_t unrouted = 0;      // messages of rooms without a supervisor
+  std::uint64_t posts = 0;         // posts and DMs done
+  std::uint64_t failures = 0;      // REST calls answered with an error
+};
+
+/// Rocket.Chat's 17-character id for an idempotency key (same key, same id; different keys collide with
+/// negligible probability).
+std::string message_id_for(std::string_view key);
+
+class chat_gateway {
+public:
+  /// @pre `runtime` runs and outlives this object.
+  chat_gateway(caf::actor_system& sys, io_runtime& runtime, chat_gateway_config config);
+  ~chat_gateway();
+  chat_gateway(const chat_gateway&) = delete;
+  chat_gateway& operator=(const chat_gateway&) = delete;
+
+  /// Logs in (GET me) and resolves the rooms; spawns the actor. An error names what failed.
+  caf::error open();
+
+  /// The bot's username; @pre open() succeeded.
+  const std::string& bot_username() const;
+
+  /// The adapter actor; @pre open() succeeded.
+  actors::chat_actor actor() const;
+
+  /// Starts the realtime session; events go to `dir`'s supervisors by room name.
+  void connect(std::shared_ptr<const actors::channel_directory> dir);
+
+  /// Closes the realtime session as a network failure would (tests); it reconnects and backfills.
+  void drop();
+
+  /// Stops the realtime session and the actor; nothing is delivered afterwards.
+  void stop();
+
+  chat_gateway_stats stats() const;
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace dutydesk::io
