@@ -31,9 +31,9 @@ namespace {
 std::string_view english(template_id id) {
   switch (id) {
     case template_id::thread_intro:
-      return "{on_duty} new request from @{requester}. Status: {status}.";
+      return "{on_duty} new request from @{requester} · Status: {status}";
     case template_id::thread_intro_fallback:
-      return "{on_duty} new request from @{requester} (no on-duty from OnCall: {reason}). Status: {status}.";
+      return "{on_duty} new request from @{requester} (no on-duty from OnCall: {reason}) · Status: {status}";
     case template_id::status_changed:
       return "@{user} changed the status: {from} → {to}.";
     case template_id::reminder:
@@ -61,7 +61,7 @@ std::string_view english(template_id id) {
              "`!dd help` show this text\n"
              "The on-duty and channel members may also react to the request with a status emoji.";
     case template_id::assigned:
-      return "@{user} assigned this request to @{assignee}.";
+      return "@{user} assigned this request to @{assignee}";
     case template_id::move_unknown_target:
       return "There is no channel or service \"{target}\" to move this request to.";
     case template_id::move_same_room:
@@ -81,9 +81,9 @@ std::string_view english(template_id id) {
 std::string_view russian(template_id id) {
   switch (id) {
     case template_id::thread_intro:
-      return "{on_duty} новый запрос от @{requester}. Статус: {status}.";
+      return "{on_duty} новый запрос от @{requester} · Статус: {status}";
     case template_id::thread_intro_fallback:
-      return "{on_duty} новый запрос от @{requester} (дежурный из OnCall не найден: {reason}). Статус: {status}.";
+      return "{on_duty} новый запрос от @{requester} (дежурный из OnCall не найден: {reason}) · Статус: {status}";
     case template_id::status_changed:
       return "@{user} изменил(а) статус: {from} → {to}.";
     case template_id::reminder:
@@ -111,7 +111,7 @@ std::string_view russian(template_id id) {
              "`!dd help` показать эту справку\n"
              "Дежурный и участники канала могут также поставить на запрос реакцию-эмодзи статуса.";
     case template_id::assigned:
-      return "@{user} назначил(а) этот запрос на @{assignee}.";
+      return "@{user} назначил(а) этот запрос на @{assignee}";
     case template_id::move_unknown_target:
       return "Нет канала или сервиса \"{target}\", куда можно перенести этот запрос.";
     case template_id::move_same_room:

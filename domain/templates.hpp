@@ -2,6 +2,8 @@
 // Every text the bot posts, in English and Russian. Placeholders are `{name}`; `{{` and `}}` are literal braces. The
 // formatter is deliberately tiny: no nesting, no format specs. A placeholder with no value is left in the text as
 // written, so a missing argument shows up in a test or a screenshot instead of vanishing.
+// A mention is never followed directly by punctuation: Rocket.Chat usernames may contain '.', so "@bob." would
+// mention a user named "bob.".
 
 #include <span>
 #include <string>

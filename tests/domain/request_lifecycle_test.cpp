@@ -76,7 +76,7 @@ TEST(request_lifecycle, created_posts_intro_with_buttons_reaction_and_arms_remin
   auto p = std::get<post_thread>(xs[1]);
   EXPECT_EQ(p.key, "R1/intro");
   EXPECT_EQ(p.tmpl, template_id::thread_intro);
-  EXPECT_EQ(p.text, "@alice new request from @carol. Status: New.");
+  EXPECT_EQ(p.text, "@alice new request from @carol · Status: New");
   EXPECT_EQ(p.mentions, std::vector<std::string>{"alice"});
   ASSERT_EQ(p.buttons.size(), 4u);
   EXPECT_EQ(p.buttons[0], (button{"New", "!dd status new", true}));
@@ -100,14 +100,14 @@ TEST(request_lifecycle, created_with_fallback_says_why) {
   c.on_duty = duty_resolution{{"lead"}, duty_source::empty, "nobody on call", true};
   auto p = only<post_thread>(m.step(c, t0));
   EXPECT_EQ(p.tmpl, template_id::thread_intro_fallback);
-  EXPECT_EQ(p.text, "@lead new request from @carol (no on-duty from OnCall: nobody on call). Status: New.");
+  EXPECT_EQ(p.text, "@lead new request from @carol (no on-duty from OnCall: nobody on call) · Status: New");
 }
 
 TEST(request_lifecycle, russian_texts) {
   auto p = params();
   p.lang = language::ru;
   request_lifecycle m{p};
-  EXPECT_EQ(only<post_thread>(m.step(make_created(), t0)).text, "@alice новый запрос от @carol. Статус: New.");
+  EXPECT_EQ(only<post_thread>(m.step(make_created(), t0)).text, "@alice новый запрос от @carol · Статус: New");
 }
 
 TEST(request_lifecycle, duplicate_created_is_ignored) {
@@ -449,7 +449,7 @@ TEST(request_lifecycle, assign_sets_the_assignee) {
   EXPECT_EQ(f.m.on_duty_now(), std::vector<std::string>{"bob"});
   auto p = only<post_thread>(xs);
   EXPECT_EQ(p.tmpl, template_id::assigned);
-  EXPECT_EQ(p.text, "@alice assigned this request to @bob.");
+  EXPECT_EQ(p.text, "@alice assigned this request to @bob");
   EXPECT_EQ(p.mentions, std::vector<std::string>{"bob"});
   EXPECT_EQ(only<arm_reminder>(xs).deadline, t0 + 5h);
   // The assignee may now act as on-duty.

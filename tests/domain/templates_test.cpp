@@ -62,8 +62,8 @@ TEST(templates, both_languages_use_the_same_placeholders) {
 
 TEST(templates, render_picks_the_language) {
   std::vector<template_arg> args{{"on_duty", "@alice"}, {"requester", "carol"}, {"status", "New"}};
-  EXPECT_EQ(render(template_id::thread_intro, language::en, args), "@alice new request from @carol. Status: New.");
-  EXPECT_EQ(render(template_id::thread_intro, language::ru, args), "@alice новый запрос от @carol. Статус: New.");
+  EXPECT_EQ(render(template_id::thread_intro, language::en, args), "@alice new request from @carol · Status: New");
+  EXPECT_EQ(render(template_id::thread_intro, language::ru, args), "@alice новый запрос от @carol · Статус: New");
 }
 
 TEST(templates, help_lists_every_command) {
