@@ -107,6 +107,7 @@ struct channel_config {
   std::string room;                 // Rocket.Chat room name
   std::string team;                 // unique: a team owns one channel
   std::vector<std::string> members; // may change any request's status
+  bool member_requests = true;      // false: a member's top-level message is chat, not a request
   channel_jira_config jira;
   std::vector<std::string> services; // unique across channels
   channel_oncall_config oncall;

@@ -825,7 +825,8 @@ private:
     std::map<std::string, seen> rooms, teams, services;
     for (const auto& [node, path] : *items) {
       auto s = item_section(node, path, list_mark,
-                            {"room", "team", "members", "jira", "services", "oncall", "remind_after", "default_status"});
+                            {"room", "team", "members", "member_requests", "jira", "services", "oncall",
+                             "remind_after", "default_status"});
       if (!s)
         continue;
       channel_config ch;
@@ -853,6 +854,7 @@ private:
         ch.team = team->value;
       }
       ch.members = names(*s, "members");
+      boolean(*s, "member_requests", ch.member_requests);
       if (auto j = sub(*s, "jira", true, {"project", "issue_type"})) {
         if (auto p = text(*j, "project", true)) {
           if (!is_project_key(p->value))

@@ -21,7 +21,7 @@ domain::filter_rules filter_for(const config& cfg, const std::string& bot_user) 
   domain::filter_rules result;
   result.bot_user = bot_user;
   for (const auto& c : cfg.channels)
-    result.channels.push_back(domain::filter_channel{c.room, c.members, true});
+    result.channels.push_back(domain::filter_channel{c.room, c.members, c.member_requests});
   return result;
 }
 

@@ -69,6 +69,13 @@ TEST(ToDomain, FilterListsEveryChannelWithItsMembers) {
   EXPECT_TRUE(f.channels[0].members_open_requests);
 }
 
+TEST(ToDomain, MemberRequestsCanBeTurnedOff) {
+  auto text = test::replace(example_text(), "    remind_after: 4h ", "    member_requests: false\n    remind_after: 4h ");
+  auto cfg = test::load_ok(text, {{"RC_USER_ID", "u"}, {"RC_TOKEN", "t"}, {"JIRA_TOKEN", "j"},
+                                  {"JIRA_WEBHOOK_SECRET", "w"}, {"ONCALL_TOKEN", "o"}});
+  EXPECT_FALSE(filter_for(cfg, "bot").channels.at(0).members_open_requests);
+}
+
 TEST(ToDomain, OverridesCarryOncallIdAndEmail) {
   auto cfg = example();
   auto xs = duty_overrides(cfg);
