@@ -117,9 +117,9 @@ TEST_F(ddp_sim, login_subscribe_and_receive_live_messages) {
 
 TEST_F(ddp_sim, drops_lose_nothing_and_duplicate_nothing) {
   auto c = config();
-  // Long enough that the posts below (a few ms) surely happen while the bot is disconnected.
-  c.reconnect_base = milliseconds(400);
-  c.reconnect_max = milliseconds(400);
+  // Long enough that the posts below (a few ms, more on a loaded CI machine) happen while the bot is disconnected.
+  c.reconnect_base = milliseconds(1500);
+  c.reconnect_max = milliseconds(1500);
   ddp_session s(ioc, *rest, c, recording());
   s.start();
   ASSERT_TRUE(run_until(ioc, [&] { return s.state() == ddp_state::live; })) << last_detail;
@@ -132,6 +132,8 @@ TEST_F(ddp_sim, drops_lose_nothing_and_duplicate_nothing) {
     auto d = control(http_method::post, "/control/rocketchat/drop");
     ASSERT_EQ(d["_status"], 200) << d.dump();
     ASSERT_GE(d["dropped"].get<int>(), 1);
+    // The session has seen the drop (the reconnect timer now runs) before anything is posted.
+    ASSERT_TRUE(run_until(ioc, [&] { return s.state() == ddp_state::waiting; })) << last_detail;
     // Posted while the bot is disconnected: only the backfill can deliver these.
     missed.push_back(post_as("alice", "cicd-support", "during drop " + std::to_string(round) + " a"));
     missed.push_back(post_as("bob", "dba-support", "during drop " + std::to_string(round) + " b"));
