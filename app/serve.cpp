@@ -166,6 +166,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   oncall.stop();
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
   runtime.stop();
+  spdlog::info("dutydesk waits for its actors to finish");
   return config::exit_code::ok;
 }
 
