@@ -1,50 +1,139 @@
 #!/usr/bin/env bash
-# README command 1: set up, build, and start the simulator with the demo seed (two support channels, an on-call
-# rota, users, two Jira flavours), then print how to talk to it. Stops on Ctrl-C.
+# README command 1: set up, build, start the simulator with the demo seed (two support channels, an on-call rota,
+# users, two Jira flavours) and `dutydesk serve` against it, play the demo story (scripts/demo_story.mjs), then stay
+# up and print how to poke at it. Ctrl-C stops both.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/setup.sh"
-"$root/scripts/build.sh" "$root/build"
+if [[ -z "${DEMO_NO_BUILD:-}" ]]; then  # DEMO_NO_BUILD=1: use the binaries already in build/
+  "$root/scripts/setup.sh"
+  "$root/scripts/build.sh" "$root/build"
+fi
 
 sim="$root/build/sim/dutydesk-sim"
+dutydesk="$root/build/app/dutydesk"
 seed="$root/sim/seed/demo.json"
 workdir="$root/.demo"
 mkdir -p "$workdir"
+# The simulator starts empty and its ids are deterministic: a database from an earlier run would name the same ids.
+rm -f "$workdir"/dutydesk.db "$workdir"/dutydesk.db-* "$workdir"/dutydesk.log "$workdir"/story.json
+
+sim_pid="" dd_pid=""
+cleanup() {
+  trap - EXIT INT TERM
+  [[ -n "$dd_pid" ]] && kill "$dd_pid" 2>/dev/null || true
+  [[ -n "$sim_pid" ]] && kill "$sim_pid" 2>/dev/null || true
+  [[ -n "$dd_pid" ]] && wait "$dd_pid" 2>/dev/null || true
+  [[ -n "$sim_pid" ]] && wait "$sim_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: stopping"; exit 0' INT TERM
+
+wait_for_line() {  # wait_for_line <file> <pattern> <pid> <what>
+  for _ in $(seq 1 300); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { echo "demo: $4 exited:"; tail -20 "$1" "${1%.out}.err" 2>/dev/null; exit 1; }
+    sleep 0.1
+  done
+  echo "demo: $4 did not start in 30 s:"; tail -20 "$1"; exit 1
+}
+
 "$sim" --seed "$seed" >"$workdir/sim.out" 2>"$workdir/sim.err" &
 sim_pid=$!
-trap 'kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q "dutydesk-sim ready" "$workdir/sim.out" 2>/dev/null && break
-  kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err"; exit 1; }
-  sleep 0.1
-done
-grep -q "dutydesk-sim ready" "$workdir/sim.out" || { echo "demo: the simulator did not start"; exit 1; }
+wait_for_line "$workdir/sim.out" "dutydesk-sim ready" "$sim_pid" "the simulator"
 
-bot='-H X-User-Id:B0tB0tB0tB0tB0tB0 -H X-Auth-Token:dutydesk-pat-0000000000000000000000000000'
+cat >"$workdir/dutydesk.yaml" <<YAML
+# written by scripts/demo.sh for the simulator's default ports (sim/seed/demo.json)
+rocketchat:
+  url: http://127.0.0.1:3000
+  user_id: B0tB0tB0tB0tB0tB0
+  auth_token: dutydesk-pat-0000000000000000000000000000
+jira:
+  url: http://127.0.0.1:8080
+  flavor: datacenter
+  auth:
+    token: jira-bot-token-0000000000000000
+  webhook_secret: webhook-secret-0000   # the seed's Jira webhook posts to 127.0.0.1:8090 with this secret
+  service_field: customfield_10100
+oncall:
+  url: http://127.0.0.1:8081
+  token: oncall-token-000000000000000000
+storage:
+  url: sqlite://$workdir/dutydesk.db
+http:
+  listen: 127.0.0.1:8090
+metrics:
+  listen: 127.0.0.1:9464
+statuses:
+  - id: open
+    label: Open
+    emoji: ":new:"
+  - id: in_progress
+    label: In progress
+    emoji: ":hammer_and_wrench:"
+  - id: done
+    label: Done
+    emoji: ":white_check_mark:"
+    final: true
+channels:
+  - room: cicd-support
+    team: cicd
+    members: [alice]
+    jira:
+      project: CICD
+    services: [pipeline, ci]
+    oncall:
+      schedule_id: SCHEDCICD
+      fallback: [dave]
+    remind_after: 20s
+  - room: dba-support
+    team: dba
+    members: []
+    jira:
+      project: DBA
+    services: [postgres, mysql]
+    oncall:
+      schedule_id: SCHEDDBA
+      fallback: [eve]
+    remind_after: 4h
+YAML
+"$dutydesk" check-config --config "$workdir/dutydesk.yaml" >/dev/null
+
+"$dutydesk" serve --config "$workdir/dutydesk.yaml" >"$workdir/dutydesk.log" 2>&1 &
+dd_pid=$!
+wait_for_line "$workdir/dutydesk.log" "^dutydesk ready" "$dd_pid" "dutydesk serve"
+echo "demo: dutydesk-sim (pid $sim_pid) and dutydesk serve (pid $dd_pid) are up; logs in .demo/"
+echo
+
+if ! node "$root/scripts/demo_story.mjs" http://127.0.0.1:8099 "$workdir/story.json"; then
+  echo "demo: the story failed; the last lines of .demo/dutydesk.log:"
+  tail -20 "$workdir/dutydesk.log"
+  exit 1
+fi
+
+ids() { node -p "require('$workdir/story.json').$1"; }
+C=127.0.0.1:8099/control/rocketchat
 cat <<TXT
 
-dutydesk-sim is up (pid $sim_pid): $(sed 's/^dutydesk-sim ready //' "$workdir/sim.out" | head -1)
+Poke at it (the control API acts as the Rocket.Chat users; dutydesk answers as in the story):
+  # alice asks a new question in #cicd-support:
+  curl -s -XPOST $C/messages -d '{"as":"alice","room":"cicd-support","text":"The deploy job hangs"}'
+  # a command in a request's thread (here alice's first request):
+  curl -s -XPOST $C/messages -d '{"as":"bob","room":"cicd-support","tmid":"$(ids ci_root)","text":"!dd help"}'
+  # click a status button of an intro (button index or label):
+  curl -s -XPOST $C/click -d '{"as":"bob","message_id":"$(ids ci_intro)","button":"In progress"}'
+  # look at a thread (root, reactions, replies):
+  curl -s $C/threads/$(ids ci_root)
+  # the root's reactions, and every top-level message of a channel:
+  curl -s $C/messages/$(ids ci_root)/reactions
+  curl -s '$C/rooms/dba-support/messages?top_level=true'
+  # DMs the bot sent eve (refusals), after e.g. eve clicks a button on someone else's request:
+  curl -s $C/users/eve/dms
+  # drop dutydesk's websocket, or make Rocket.Chat answer 30% 429s for 10 s:
+  curl -s -XPOST $C/drop
+  curl -s -XPOST 127.0.0.1:8099/control/faults -d '{"system":"rocketchat","rate_429":0.3,"for_ms":10000}'
 
-  The request lifecycle (dutydesk serve) is not built yet; until it is, the demo is the simulator itself.
-  Seed: sim/seed/demo.json (users alice, bob, carol, dave, eve; channels #cicd-support, #dba-support;
-  Jira projects CICD and DBA; OnCall schedules SCHEDCICD (bob) and SCHEDDBA (carol)).
-
-Try it:
-  # Alice posts in #cicd-support through the control API (as the web client would):
-  curl -s -XPOST 127.0.0.1:8099/control/rocketchat/messages -d '{"user":"alice","room":"cicd-support","text":"CI is red on main"}'
-  # The bot reads the channel over Rocket.Chat's REST API:
-  curl -s $bot '127.0.0.1:3000/api/v1/channels.history?roomId=CicdSupp0rtRoom01'
-  # Who is on duty for CI/CD (Grafana OnCall API):
-  curl -s -H 'Authorization: oncall-token-000000000000000000' 127.0.0.1:8081/api/v1/schedules/SCHEDCICD/
-  # Create a Jira issue on the Data Center flavour:
-  curl -s -H 'Authorization: Bearer jira-bot-token-0000000000000000' -H 'Content-Type: application/json' \\
-    127.0.0.1:8080/rest/api/2/issue -d '{"fields":{"project":{"key":"DBA"},"issuetype":{"name":"Task"},"summary":"Replica lag"}}'
-  # Everything the simulator received:
-  curl -s '127.0.0.1:8099/control/requests?limit=20'
-  # Inject faults: 20% 429s on Jira Cloud for a minute
-  curl -s -XPOST 127.0.0.1:8099/control/faults -d '{"system":"jira-cloud","rate_429":0.2,"for_ms":60000}'
-
-  Realtime: ws://127.0.0.1:3000/websocket (DDP). Control API reference: docs/simulator.md.
-  Press Ctrl-C to stop.
+  Logs: .demo/dutydesk.log, .demo/sim.err. Control API reference: docs/simulator.md, docs/sim/rocketchat.md.
+  Press Ctrl-C to stop both.
 TXT
-wait "$sim_pid"
+wait -n "$sim_pid" "$dd_pid" || true
+echo "demo: a process exited; stopping"

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end tests of the simulator binary. Usage: tests/e2e/run.sh <path to dutydesk-sim>
+# End-to-end tests on loopback: the simulator binary alone (sim_server), and `dutydesk serve` against it (lifecycle).
+# Usage: tests/e2e/run.sh <path to dutydesk-sim> [<path to dutydesk>]
+# Without the second argument the lifecycle tests are skipped (DUTYDESK_BIN unset).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-export DUTYDESK_SIM=${1:?usage: run.sh <dutydesk-sim>}
+export DUTYDESK_SIM=${1:?usage: run.sh <dutydesk-sim> [<dutydesk>]}
+if [[ -n "${2:-}" ]]; then
+  export DUTYDESK_BIN=$2
+else
+  unset DUTYDESK_BIN
+fi
 exec node --test --test-reporter=tap --experimental-websocket --test-timeout=60000 "$here"/*.test.mjs

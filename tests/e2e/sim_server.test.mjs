@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSim } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -15,24 +16,6 @@ const simBin = process.env.DUTYDESK_SIM ?? path.join(root, 'build/sim/dutydesk-s
 const seed = path.join(root, 'sim/seed/demo.json');
 const bot = { 'X-User-Id': 'B0tB0tB0tB0tB0tB0', 'X-Auth-Token': 'dutydesk-pat-0000000000000000000000000000' };
 const ONCALL = { Authorization: 'oncall-token-000000000000000000' };
-
-function startSim(extra = []) {
-  const args = ['--seed', seed, '--rc-listen', '127.0.0.1:0', '--jira-dc-listen', '127.0.0.1:0',
-    '--jira-cloud-listen', '127.0.0.1:0', '--oncall-listen', '127.0.0.1:0', '--control-listen', '127.0.0.1:0', ...extra];
-  const proc = spawn(simBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  proc.stderr.on('data', (d) => { err += d; });
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line; stderr: ${err}`)), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^dutydesk-sim ready (.*)$/m);
-      if (m) { clearTimeout(timer); resolve(JSON.parse(m[1])); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${err}`)); });
-  });
-  return { proc, ready, stderr: () => err };
-}
 
 let sim, urls;
 before(async () => { sim = startSim(); urls = await sim.ready; });
