@@ -27,6 +27,7 @@ constexpr std::chrono::seconds storage_timeout{30};
 constexpr std::chrono::seconds duty_timeout{30};
 /// Restarts after error exits per root and supervisor lifetime.
 constexpr int max_restarts = 5;
+constexpr std::chrono::milliseconds restart_backoff{500};
 
 bool is_open(const domain::request_record& r) {
   return r.phase != domain::request_phase::moved;
@@ -140,6 +141,7 @@ bool spawn_restored(self_ptr self, domain::request_record record) {
 
 /// Drops what the supervisor remembers about a request that is gone for good.
 void forget(self_ptr self, const std::string& root) {
+  self->state.created_of.erase(root);
   self->state.reactions.erase(root);
   self->state.reactions_version.erase(root);
 }
@@ -232,6 +234,7 @@ void open_request(self_ptr self, domain::created c, reaction_set baseline, std::
     c.on_duty = std::move(on_duty);
     auto root = c.root_message_id;
     auto id = c.request_id;
+    self->state.created_of[root] = c;
     if (spawn_child(self, root, id, std::move(c))) {
       ++self->state.stats.requests_created;
       set_baseline(self, root, std::move(baseline), version);
@@ -394,9 +397,12 @@ void on_down(self_ptr self, caf::down_msg& m) {
     drop_lost();
     return;
   }
-  ++st.restarts_of[root];
+  auto n = ++st.restarts_of[root];
   ++st.stats.restarts;
-  spdlog::warn("channel {}: the request of {} failed ({}); restarting it", st.args.room, root, describe(m.reason));
+  // A backoff lets a burst of Rocket.Chat or storage errors pass instead of burning every restart at once.
+  auto delay = restart_backoff * (1 << (n - 1));
+  spdlog::warn("channel {}: the request of {} failed ({}); restarting it in {} ms", st.args.room, root,
+               describe(m.reason), delay.count());
   st.pending_roots.insert(root);
   for (auto& f : lost)
     after_pending(self, root, [self, f] {
@@ -404,10 +410,22 @@ void on_down(self_ptr self, caf::down_msg& m) {
         send_forward(self, f.root, f.msg, f.job);
       release(self, f.job);
     });
+  self->delayed_send(self, delay, atom::restore_v, root);
+}
+
+/// The backoff of a failed request is over: respawn it from storage, or from its created event if never saved.
+void restart(self_ptr self, const std::string& root) {
+  auto& st = self->state;
   self->request(st.args.storage, storage_timeout, atom::find_v, root)
     .then(
       [self, root](found_request& found) {
-        if (!found.record || !is_open(*found.record) || !spawn_restored(self, std::move(*found.record)))
+        auto& st = self->state;
+        bool spawned = false;
+        if (found.record)
+          spawned = is_open(*found.record) && spawn_restored(self, std::move(*found.record));
+        else if (auto c = st.created_of.find(root); c != st.created_of.end())
+          spawned = spawn_child(self, root, c->second.request_id, c->second);
+        if (!spawned)
           forget(self, root);
         settle(self, root);
       },
@@ -475,6 +493,7 @@ channel_actor::behavior_type channel_supervisor(channel_actor::stateful_pointer<
           });
       return rp;
     },
+    [self](atom::restore, const std::string& root) { restart(self, root); },
     [self](atom::status) {
       auto s = self->state.stats;
       s.live_requests = self->state.by_root.size();

@@ -10,7 +10,8 @@
 //     only sets the baseline, so a restart does not replay old reactions.
 // The room cursor (storage) moves to the newest message whose handling is finished and older than everything still
 // in flight, so a crash re-delivers (via the adapter's backfill) whatever was not finished; handling is idempotent.
-// A request actor that exits with an error is restarted from its stored state; a normal exit (closed) forgets it.
+// A request actor that exits with an error is restarted after a backoff (0.5 s, doubling, at most 5 times) from its
+// stored state, or from its `created` event when it failed before its first save; a normal exit forgets it.
 
 #include <caf/stateful_actor.hpp>
 
@@ -74,6 +75,8 @@ struct channel_state {
   std::set<std::string> pending_roots;                     // roots being created/restored (lookups in flight)
   std::map<std::string, std::vector<std::function<void()>>> waiters; // root -> work waiting for the pending root
   std::map<std::string, int> restarts_of;                  // root -> restarts after an error exit
+  std::map<std::string, domain::created> created_of;       // root -> the event that created it in this process
+                                                           // (restarts a request that failed before its first save)
   std::map<std::uint64_t, forward> forwards;               // unanswered messages to request actors
   std::uint64_t next_forward = 0;
   std::multiset<std::int64_t> in_flight;                   // ts of messages being handled

@@ -80,6 +80,8 @@ using channel_actor = caf::typed_actor<
   caf::replies_to<atom::adopt, adopt_request>::with<bool>,
   /// Respawns the room's open requests from storage (timers re-armed); answers how many. Sent by main at start.
   caf::replies_to<atom::restore>::with<std::size_t>,
+  /// Restarts the failed request of a thread root after its backoff; sent by the supervisor to itself.
+  caf::reacts_to<atom::restore, std::string>,
   /// Counters, once every queued message is handled; sent by tests and health checks.
   caf::replies_to<atom::status>::with<channel_status>>;
 

@@ -225,7 +225,10 @@ void rocketchat_rest::react(const std::string& msg_id, const std::string& emoji,
   if (should_react)
     body["shouldReact"] = *should_react;
   auto parse = [](std::string_view) -> domain::parsed<std::monostate> { return std::monostate{}; };
-  call<std::monostate>(make(http_method::post, "chat.react", dump(body)), parse, std::move(cb));
+  auto req = make(http_method::post, "chat.react", dump(body));
+  // With shouldReact the call sets a state rather than toggling it, so repeating it changes nothing.
+  req.retry_safe = should_react.has_value();
+  call<std::monostate>(std::move(req), parse, std::move(cb));
 }
 
 void rocketchat_rest::get_message(const std::string& msg_id, callback<chat_message> cb) {

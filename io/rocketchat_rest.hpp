@@ -1,8 +1,9 @@
 #pragma once
 // Typed Rocket.Chat REST calls for the bot (reference rocketchat.md §4), on top of http_client. Every call sends
 // X-User-Id/X-Auth-Token and hands an api_result to its callback on the io_context thread. Calls: call them on that
-// thread. Only chat.sendMessage (client-chosen _id, so the server drops a duplicate) is marked safe to repeat after
-// a 5xx or a lost answer; chat.postMessage, chat.update and chat.react are not repeated then (429 always is).
+// thread. Safe to repeat after a 5xx or a lost answer: chat.sendMessage (client-chosen _id, so the server drops a
+// duplicate) and chat.react with an explicit shouldReact (it sets a state); chat.postMessage, chat.update and a
+// toggling chat.react are not repeated then (429 always is).
 // This object and the http_client must outlive the calls in flight.
 
 #include <cstdint>

@@ -388,6 +388,11 @@ TEST_F(ChannelSupervisor, request_exiting_with_an_error_is_respawned_with_restor
   store->records["root1"] = rec;
   self->send_exit(kids->all[0]->handle, make_error(ec::storage_failed, "db gone"));
   run();
+  // Not at once: the restart waits out its backoff.
+  EXPECT_EQ(kids->all.size(), 1u);
+  advance(std::chrono::milliseconds(499));
+  EXPECT_EQ(kids->all.size(), 1u);
+  advance(std::chrono::milliseconds(1));
   ASSERT_EQ(kids->all.size(), 2u);
   ASSERT_TRUE(kids->all[1]->restored());
   EXPECT_EQ(std::get<domain::restored>(kids->all[1]->args.start).record, rec);
@@ -404,6 +409,7 @@ TEST_F(ChannelSupervisor, reply_whose_handling_killed_the_actor_is_replayed_to_t
   chat(top("root1", "carol", "help", 100));
   store->records["root1"] = stored("root1");
   chat(in_thread("r1", "root1", "mia", "fail", 200));
+  advance(std::chrono::milliseconds(500));
   ASSERT_EQ(kids->all.size(), 2u);
   EXPECT_EQ(kids->all[0]->replies.size(), 1u);
   ASSERT_EQ(kids->all[1]->replies.size(), 1u);
@@ -422,11 +428,27 @@ TEST_F(ChannelSupervisor, restarts_are_bounded_to_five_per_root) {
     ASSERT_EQ(kids->all.size(), static_cast<std::size_t>(i + 1));
     self->send_exit(kids->all.back()->handle, make_error(ec::chat_failed, "again"));
     run();
+    advance(std::chrono::milliseconds(500) * (1 << i)); // 0.5 s, doubling
   }
   EXPECT_EQ(kids->all.size(), 6u); // the first plus five restarts
   auto s = status();
   EXPECT_EQ(s.restarts, 5u);
   EXPECT_EQ(s.live_requests, 0u);
+}
+
+TEST_F(ChannelSupervisor, request_failing_before_its_first_save_is_respawned_with_its_created_event) {
+  chat(top("root1", "carol", "help", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(store->records.find("root1") == store->records.end());
+  self->send_exit(kids->all[0]->handle, make_error(ec::chat_failed, "503"));
+  run();
+  advance(std::chrono::milliseconds(500));
+  ASSERT_EQ(kids->all.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<domain::created>(kids->all[1]->args.start));
+  const auto& c = std::get<domain::created>(kids->all[1]->args.start);
+  EXPECT_EQ(c.request_id, "root1");
+  EXPECT_EQ(c.requester, "carol");
+  EXPECT_EQ(status().live_requests, 1u);
 }
 
 TEST_F(ChannelSupervisor, normal_exit_forgets_the_request_and_a_later_reply_finds_it_closed) {

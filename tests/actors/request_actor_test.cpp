@@ -32,6 +32,7 @@ actors::channel_actor::behavior_type fake_channel(actors::channel_actor::pointer
       return true;
     },
     [](atom::restore) { return std::size_t{0}; },
+    [](atom::restore, const std::string&) {},
     [](atom::status) { return actors::channel_status{}; },
   };
 }

@@ -45,6 +45,7 @@ actors::channel_actor::behavior_type forwarder(actors::channel_actor::pointer, c
     [sink](atom::chat, actors::chat_event ev) { caf::anon_send(sink, atom::chat_v, std::move(ev)); },
     [](atom::adopt, actors::adopt_request) { return true; },
     [](atom::restore) { return std::size_t{0}; },
+    [](atom::restore, const std::string&) {},
     [](atom::status) { return actors::channel_status{}; },
   };
 }
