@@ -71,10 +71,10 @@ describe('dutydesk serve against the simulator', { skip }, () => {
         roots.push(await ctl.say('carol', CICD, uniq('during the burst 2')));
         roots.push(await ctl.say('carol', DBA, uniq('during the burst 3')));
         for (const r of roots) {
-          await h.waitThread(`the intro of ${r.msg}`, r._id, (t) => intros(t).length >= 1, { timeout: 30000 });
+          await h.waitThread(`the intro of ${r.msg}`, r._id, (t) => intros(t).length >= 1, { timeout: 20000 });
         }
-        await h.waitBotReactions(a.root._id, [':hammer_and_wrench:'], { timeout: 30000 });
-        await h.waitBotReply('the status note', a.root._id, statusNote('Open', 'In progress'), { timeout: 30000 });
+        await h.waitBotReactions(a.root._id, [':hammer_and_wrench:'], { timeout: 20000 });
+        await h.waitBotReply('the status note', a.root._id, statusNote('Open', 'In progress'), { timeout: 20000 });
         const injected = (await ctl.faultState()).injected?.rocketchat ?? {};
         assert.ok((injected['429'] ?? 0) + (injected['5xx'] ?? 0) > 0, `no fault was injected: ${JSON.stringify(injected)}`);
         await waitFor('the burst to lapse', async () => !(await ctl.faultState()).active?.rocketchat, { timeout: 10000 });

@@ -37,7 +37,7 @@ describe('dutydesk serve against the simulator', { skip }, () => {
     after(async () => { await stack?.stopAll(); });
 
     test('the intro tags the fallback and says why', async () => {
-      const { intro } = await h.ask('alice', CICD, uniq('CI down while OnCall is down'), { timeout: 20000 });
+      const { intro } = await h.ask('alice', CICD, uniq('CI down while OnCall is down'), { timeout: 15000 });
       assert.ok(mentions(intro, 'dave'), `fallback tagged: ${intro.msg}`);
       assert.ok(!mentions(intro, 'bob'), intro.msg);
       assert.match(intro.msg, /no on-duty from OnCall/);
@@ -68,7 +68,7 @@ describe('dutydesk serve against the simulator', { skip }, () => {
         roots.push(await ctl.say('carol', CICD, uniq('during drop 2')));
         await ctl.drop();
         roots.push(await ctl.say('alice', CICD, uniq('after a second drop')));
-        for (const r of roots) await h.waitThread(`the intro of ${r.msg}`, r._id, (t) => intros(t).length >= 1, { timeout: 20000 });
+        for (const r of roots) await h.waitThread(`the intro of ${r.msg}`, r._id, (t) => intros(t).length >= 1, { timeout: 15000 });
         roots.push((await h.ask('alice', CICD, uniq('the last one'), { timeout: 20000 })).root);
         for (const r of roots) {
           const t = await h.waitThread(`one :new: on ${r.msg}`, r._id, (t) => botReactions(t.root.reactions).length >= 1);
