@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   BOT, startStack, chat, checkConfig, configYaml, intros, botNotes, botReactions, buttonsOf, byBot, isReminder,
-  isEscalated, mentions, formatThread, waitFor, tail, stop,
+  isEscalated, mentions, formatThread, waitFor, tail, stop, waitRealtimeSubs,
 } from './lib.mjs';
 
 const bin = process.env.DUTYDESK_BIN;
@@ -63,11 +63,13 @@ describe('dutydesk serve against the simulator', { skip }, () => {
         const h = chat(stack);
         const ctl = stack.ctl;
         const roots = [(await h.ask('alice', CICD, uniq('before the drop'))).root];
-        await ctl.drop();
-        roots.push(await ctl.say('alice', CICD, uniq('during drop 1')));
-        roots.push(await ctl.say('carol', CICD, uniq('during drop 2')));
-        await ctl.drop();
-        roots.push(await ctl.say('alice', CICD, uniq('after a second drop')));
+        assert.ok((await ctl.drop()).dropped >= 1, 'the first drop dropped no websocket');
+        roots.push(await ctl.say('alice', CICD, uniq('while reconnecting 1')));
+        roots.push(await ctl.say('carol', CICD, uniq('while reconnecting 2')));
+        await waitRealtimeSubs(ctl, stack.log);
+        roots.push(await ctl.say('alice', CICD, uniq('just before a second drop')));
+        assert.ok((await ctl.drop()).dropped >= 1, 'the second drop dropped no websocket');
+        roots.push(await ctl.say('carol', DBA, uniq('right after the second drop')));
         for (const r of roots) await h.waitThread(`the intro of ${r.msg}`, r._id, (t) => intros(t).length >= 1, { timeout: 15000 });
         roots.push((await h.ask('alice', CICD, uniq('the last one'), { timeout: 20000 })).root);
         for (const r of roots) {
