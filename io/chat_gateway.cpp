@@ -30,6 +30,7 @@ struct chat_completion {
   bool ok = false;
   actors::posted value;
   std::string error;
+  ec code = ec::chat_failed; // when !ok
 };
 
 } // namespace
@@ -88,7 +89,10 @@ struct chat_gateway::impl {
 
   impl(caf::actor_system& s, io_runtime& r, chat_gateway_config c) : sys(s), runtime(r), cfg(std::move(c)) {}
 
-  std::string permalink(const std::string& room, const std::string& id) const {
+  /// `room` is a configured room's name, or "" for a DM (then `rid` names the DM room).
+  std::string permalink(const std::string& room, const std::string& id, const std::string& rid = {}) const {
+    if (room.empty())
+      return cfg.base_url + "/direct/" + rid + "?msg=" + id;
     auto t = room_types.find(room);
     auto kind = t != room_types.end() && t->second == "p" ? "/group/" : "/channel/";
     return cfg.base_url + kind + room + "?msg=" + id;
@@ -102,11 +106,11 @@ struct chat_gateway::impl {
   // -- I/O thread ---------------------------------------------------------------------------------------------------
 
   void send(std::uint64_t corr, send_message_args args, std::string room) {
-    rest->send_message(args, [this, corr, room](api_result<chat_message> r) {
+    rest->send_message(args, [this, corr, room, rid = args.rid](api_result<chat_message> r) {
       chat_completion c;
       if (r.ok()) {
         c.ok = true;
-        c.value = actors::posted{r->id, permalink(room, r->id)};
+        c.value = actors::posted{r->id, permalink(room, r->id, rid)};
         count(&chat_gateway_stats::posts);
       } else {
         c.error = "chat.sendMessage: " + describe(r.error());
@@ -119,7 +123,7 @@ struct chat_gateway::impl {
   void post(std::uint64_t corr, const actors::chat_post& p) {
     auto id = room_ids.find(p.room);
     if (id == room_ids.end())
-      return fail(corr, "room #" + p.room + " is not configured");
+      return fail(corr, "room #" + p.room + " is not configured", ec::unknown_room);
     send_message_args a;
     a.id = message_id_for(p.key);
     a.rid = id->second;
@@ -166,9 +170,10 @@ struct chat_gateway::impl {
     });
   }
 
-  void fail(std::uint64_t corr, std::string text) {
+  void fail(std::uint64_t corr, std::string text, ec code = ec::chat_failed) {
     chat_completion c;
     c.error = std::move(text);
+    c.code = code;
     caf::anon_send(actor, atom::done_v, corr, std::move(c));
   }
 
@@ -242,7 +247,7 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
       return rp;
     },
     [self](atom::done, std::uint64_t corr, chat_completion c) {
-      auto err = [&] { return make_error(ec::chat_failed, c.error); };
+      auto err = [&] { return make_error(c.code, c.error); };
       if (auto i = self->state.posts.find(corr); i != self->state.posts.end()) {
         if (c.ok)
           i->second.deliver(std::move(c.value));
@@ -350,12 +355,20 @@ void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir)
     for (const auto& [name, id] : impl->room_ids)
       c.room_ids.push_back(id);
     c.backfill_since_ms = impl->cfg.backfill_since_ms;
+    c.handshake_timeout = impl->cfg.handshake_timeout;
+    c.idle_ping = impl->cfg.idle_ping;
+    c.pong_timeout = impl->cfg.pong_timeout;
     c.reconnect_base = impl->cfg.reconnect_base;
     c.reconnect_max = impl->cfg.reconnect_max;
+    c.tls = impl->cfg.tls;
     ddp_callbacks cb;
     auto* raw = impl.get();
     cb.on_message = [raw](const chat_message& m) { raw->deliver(m); };
-    cb.on_state = [](ddp_state s, const std::string& detail) {
+    cb.on_state = [raw](ddp_state s, const std::string& detail) {
+      if (s == ddp_state::live)
+        raw->count(&chat_gateway_stats::lives);
+      else if (s == ddp_state::waiting)
+        raw->count(&chat_gateway_stats::drops);
       if (s == ddp_state::waiting || s == ddp_state::auth_failed)
         spdlog::warn("realtime connection is {}: {}", to_string(s), detail);
       else
@@ -373,7 +386,7 @@ void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir)
 
 void chat_gateway::drop() {
   auto impl = impl_;
-  impl->runtime.post([impl] {
+  impl->runtime.run_sync([impl] {
     if (impl->ddp)
       impl->ddp->drop();
   });

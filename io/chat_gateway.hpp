@@ -34,9 +34,14 @@ struct chat_gateway_config {
   std::string auth_token; // X-Auth-Token (PAT), also the DDP resume token
   std::vector<std::string> rooms; // room names
   std::int64_t backfill_since_ms = 0; // 0: no backfill on the first subscription
+  // Realtime tuning (the ddp_session defaults; see io/ddp_session.hpp).
+  std::chrono::milliseconds handshake_timeout{10000}; // connect + TLS + upgrade + login + subscriptions
+  std::chrono::milliseconds idle_ping{20000};         // ping after this long without a frame
+  std::chrono::milliseconds pong_timeout{10000};      // then drop the connection after this long
   std::chrono::milliseconds reconnect_base{500};
   std::chrono::milliseconds reconnect_max{30000};
-  std::chrono::milliseconds open_timeout{30000};
+  std::chrono::milliseconds open_timeout{30000}; // bound of each blocking call in open()
+  tls_options tls; // for the wss:// realtime connection (REST uses the io_runtime's http_client options)
 };
 
 /// Counters of the realtime side, for logs, metrics and tests.
@@ -45,6 +50,8 @@ struct chat_gateway_stats {
   std::uint64_t unrouted = 0;      // messages of rooms without a supervisor
   std::uint64_t posts = 0;         // posts and DMs done
   std::uint64_t failures = 0;      // REST calls answered with an error
+  std::uint64_t lives = 0;         // times the realtime session went live (1 + reconnects that made it)
+  std::uint64_t drops = 0;         // times it lost the connection (waiting for a reconnect)
 };
 
 /// Rocket.Chat's 17-character id for an idempotency key (same key, same id; different keys collide with
@@ -71,7 +78,8 @@ public:
   /// Starts the realtime session; events go to `dir`'s supervisors by room name.
   void connect(std::shared_ptr<const actors::channel_directory> dir);
 
-  /// Closes the realtime session as a network failure would (tests); it reconnects and backfills.
+  /// Closes the realtime session as a network failure would (tests) and returns once it is closed; it then
+  /// reconnects and backfills. @pre not called on the I/O thread.
   void drop();
 
   /// Stops the realtime session and the actor; nothing is delivered afterwards.

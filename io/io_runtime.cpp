@@ -49,6 +49,10 @@ void io_runtime::post(std::function<void()> fn) {
 }
 
 void io_runtime::run_sync(const std::function<void()>& fn) {
+  // Without the thread nothing would run the handler (e.g. a gateway stopped after the runtime): with no I/O
+  // thread there is nobody to race with, so run it here.
+  if (!impl_->thread.joinable() || impl_->thread.get_id() == std::this_thread::get_id())
+    return fn();
   std::promise<void> done;
   net::post(impl_->ioc, [&] {
     fn();

@@ -29,7 +29,7 @@ public:
 
   /// Runs `fn` on the I/O thread.
   void post(std::function<void()> fn);
-  /// Runs `fn` on the I/O thread and waits for it; @pre not called on the I/O thread, the runtime runs.
+  /// Runs `fn` on the I/O thread and waits for it; when the thread is not running (or this is it), runs `fn` here.
   void run_sync(const std::function<void()>& fn);
 
   boost::asio::io_context& context();

@@ -60,6 +60,14 @@ struct oncall_gateway::impl {
     actors::duty_lookup result;
   };
 
+  /// Adds a Rocket.Chat user to the directory once (users.info and the e-mail lookup often find the same one).
+  static void add_user(const std::shared_ptr<lookup_run>& run, const rc_user& x) {
+    for (const auto& known : run->result.directory)
+      if (known.username == x.username)
+        return;
+    run->result.directory.push_back(domain::chat_user{x.username, x.emails.empty() ? "" : x.emails[0]});
+  }
+
   void finish(const std::shared_ptr<lookup_run>& run) {
     caf::anon_send(actor, atom::done_v, run->corr, std::move(run->result));
   }
@@ -103,7 +111,7 @@ struct oncall_gateway::impl {
       rest->users_by_email(u.email, [this, run](api_result<rc_user_page> page) {
         if (page.ok())
           for (const auto& x : page->users)
-            run->result.directory.push_back(domain::chat_user{x.username, x.emails.empty() ? "" : x.emails[0]});
+            add_user(run, x);
         next_user(run);
       });
     };
@@ -112,7 +120,7 @@ struct oncall_gateway::impl {
     rest->user_info(u.username, [this, run, by_email](api_result<rc_user> r) {
       if (!r.ok())
         return by_email();
-      run->result.directory.push_back(domain::chat_user{r->username, r->emails.empty() ? "" : r->emails[0]});
+      add_user(run, r.value());
       // The email may map someone else as well (an override, a renamed account): look it up too.
       by_email();
     });
