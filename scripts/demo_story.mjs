@@ -67,7 +67,10 @@ async function flush() {
   }
 }
 
-const short = (s, n = 28) => (s.length > n ? s.slice(0, n - 1) + '…' : s).replace(/\n/g, ' ');
+const short = (s, n = 28) => {
+  const t = s.replace(/^\[ \]\([^)]*\)\s*/, '').replace(/\n/g, ' '); // a repost starts with a hidden link
+  return t.length > n ? t.slice(0, n - 1) + '…' : t;
+};
 
 let printer = Promise.resolve();
 const print = () => (printer = printer.then(flush).catch((e) => console.error(`(transcript: ${e.message})`)));
