@@ -332,7 +332,7 @@ export async function waitRealtimeSubs(ctl, log = () => '', rooms = ['CicdSupp0r
 export function chat(stack) {
   const ctl = stack.ctl;
   const describe = (rootId) => async () =>
-    `thread:\n${formatThread(await ctl.thread(rootId))}\n--- simulator saw: ${await requestSummary(ctl)}` +
+    `thread:\n${formatThread(await ctl.thread(rootId))}\n--- simulator saw (its first 1000 logged requests, websocket frames left out): ${await requestSummary(ctl)}` +
     `\n--- dutydesk log (tail):\n${tail(stack.log(), 25)}`;
   const h = {
     ctl,
