@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "actors/error.hpp"
+#include "domain/commands.hpp"
 
 namespace dutydesk::actors {
 
@@ -118,9 +119,10 @@ void settle(self_ptr self, const std::string& root) {
 }
 
 /// Spawns a request actor for `root` with `start`, monitors it and records it.
-bool spawn_child(self_ptr self, const std::string& root, const std::string& request_id, domain::event start) {
+bool spawn_child(self_ptr self, const std::string& root, const std::string& request_id, domain::event start,
+                 std::vector<domain::event> then = {}) {
   auto& st = self->state;
-  request_args a{st.args.params, std::move(start),
+  request_args a{st.args.params, std::move(start), std::move(then),
                  request_deps{st.args.chat, st.args.storage, st.args.channels, st.args.now}};
   auto h = st.args.spawn ? st.args.spawn(self->system(), std::move(a)) : spawn_request(self->system(), std::move(a));
   if (!h) {
@@ -302,10 +304,16 @@ void route_reply(self_ptr self, const chat_event& ev, const job_ptr& j) {
   self->request(st.args.storage, storage_timeout, atom::find_v, root)
     .then(
       [self, root, tr, j](found_request& found) {
-        if (found.record && is_open(*found.record) && spawn_restored(self, std::move(*found.record)))
+        if (found.record && is_open(*found.record) && spawn_restored(self, std::move(*found.record))) {
           send_forward(self, root, tr, j);
-        else
-          ++self->state.stats.ignored; // not a request's thread, or the request is closed
+        } else if (found.record && domain::is_command(tr.text)) {
+          // A command in the thread of a moved request: a short-lived actor answers it with the "moved there"
+          // note and exits again.
+          auto id = found.record->request_id;
+          spawn_child(self, root, id, domain::restored{std::move(*found.record)}, {tr});
+        } else {
+          ++self->state.stats.ignored; // not a request's thread, or chat in a closed one
+        }
         settle(self, root);
         release(self, j);
       },

@@ -294,6 +294,8 @@ request_actor::behavior_type request(request_actor::stateful_pointer<request_sta
   st.machine.emplace(std::move(args.params));
   st.deps = std::move(args.deps);
   enqueue(self, {std::move(args.start), {}, {}});
+  for (auto& e : args.then)
+    enqueue(self, {std::move(e), {}, {}});
   return {
     [self](atom::reply, domain::thread_reply& x) { return answered(self, std::move(x)); },
     [self](atom::reaction, domain::reaction_added& x) { return answered(self, std::move(x)); },

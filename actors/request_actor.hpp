@@ -46,6 +46,7 @@ struct request_deps {
 struct request_args {
   domain::lifecycle_params params;
   domain::event start; // domain::created for a new request, domain::restored for a stored one
+  std::vector<domain::event> then; // stepped right after `start` (e.g. a command to a moved request, for its note)
   request_deps deps;
 };
 

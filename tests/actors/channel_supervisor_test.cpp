@@ -470,6 +470,20 @@ TEST_F(ChannelSupervisor, normal_exit_forgets_the_request_and_a_later_reply_find
   EXPECT_EQ(s.live_requests, 0u);
 }
 
+TEST_F(ChannelSupervisor, command_in_the_thread_of_a_moved_request_gets_a_short_lived_actor_for_its_note) {
+  store->records["root1"] = stored("root1", domain::request_phase::moved);
+  chat(in_thread("r1", "root1", "mia", "!dd status done", 200));
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(kids->all[0]->restored());
+  ASSERT_EQ(kids->all[0]->args.then.size(), 1u);
+  const auto& tr = std::get<domain::thread_reply>(kids->all[0]->args.then[0]);
+  EXPECT_EQ(tr.message_id, "r1");
+  EXPECT_EQ(tr.text, "!dd status done");
+  // Plain chat in that thread wakes nothing.
+  chat(in_thread("r2", "root1", "mia", "thanks!", 300));
+  EXPECT_EQ(kids->all.size(), 1u);
+}
+
 TEST_F(ChannelSupervisor, restore_spawns_one_request_per_stored_open_request) {
   store->records["a"] = stored("a");
   store->records["b"] = stored("b", domain::request_phase::fresh);

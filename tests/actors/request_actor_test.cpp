@@ -83,7 +83,7 @@ protected:
   actors::request_args args(domain::event start) {
     auto dir = std::make_shared<actors::channel_directory>();
     dir->by_room.emplace("triage", triage_hdl);
-    return actors::request_args{params(), std::move(start), actors::request_deps{chat_hdl, storage_hdl, dir, wall()}};
+    return actors::request_args{params(), std::move(start), {}, actors::request_deps{chat_hdl, storage_hdl, dir, wall()}};
   }
 
   /// Spawns a request actor with `start`, monitored by `self`, and runs the scheduler.
@@ -319,6 +319,30 @@ TEST_F(RequestActor, restored_moved_request_exits_normally_at_once) {
   r.status = "new";
   start(domain::restored{r});
   EXPECT_TRUE(chat->calls.empty());
+  auto reason = down_reason();
+  ASSERT_TRUE(reason);
+  EXPECT_FALSE(*reason) << describe(*reason);
+}
+
+TEST_F(RequestActor, restored_moved_request_answers_a_queued_command_with_the_moved_note_then_exits) {
+  domain::request_record r;
+  r.request_id = "R1";
+  r.room = "support";
+  r.root_message_id = "root1";
+  r.phase = domain::request_phase::moved;
+  r.status = "new";
+  r.move_target_room = "triage";
+  r.moved_permalink = "http://chat.test/channel/triage?msg=m9";
+  auto a = args(domain::restored{r});
+  a.then.emplace_back(domain::thread_reply{"t9", "alice", "!dd status done"});
+  auto h = actors::spawn_request(sys, std::move(a));
+  spawned.push_back(h);
+  self->monitor(h);
+  run();
+  ASSERT_EQ(chat->posts.size(), 1u);
+  EXPECT_EQ(chat->posts[0].tmid, "root1");
+  EXPECT_NE(chat->posts[0].text.find("http://chat.test/channel/triage?msg=m9"), std::string::npos)
+    << chat->posts[0].text;
   auto reason = down_reason();
   ASSERT_TRUE(reason);
   EXPECT_FALSE(*reason) << describe(*reason);
