@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -91,6 +92,11 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
         [&](const caf::error& e) { spdlog::warn("storage fails to list room cursors: {}", describe(e)); });
   }
 
+  // A first start has no cursor: backfill from now, so a message posted while the subscriptions are being set up
+  // is not lost (live delivery only starts once they are).
+  if (backfill_since == 0)
+    backfill_since = system_now().time_since_epoch().count();
+
   io::io_runtime runtime;
   runtime.start();
 
@@ -148,8 +154,15 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   }
 
   chat.connect(directory);
+  // "ready" means live: wait (bounded) until the realtime session has subscribed to every room and backfilled.
+  auto live_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (chat.stats().lives == 0 && std::chrono::steady_clock::now() < live_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (chat.stats().lives == 0)
+    spdlog::warn("realtime connection is not live after 30 s; serving anyway (it keeps retrying)");
 
-  nlohmann::json ready{{"bot", bot}, {"restored", restored}, {"backfill_since", backfill_since}};
+  nlohmann::json ready{{"bot", bot}, {"restored", restored}, {"backfill_since", backfill_since},
+                       {"live", chat.stats().lives > 0}};
   for (const auto& c : cfg.channels)
     ready["channels"].push_back(c.room);
   out << "dutydesk ready " << ready.dump() << std::endl;

@@ -4,7 +4,8 @@
 // re-armed) before the realtime connection starts, and the connection backfills from the stored room cursors.
 //
 // Once everything runs it prints one line to stdout, for scripts and tests to wait on:
-//   dutydesk ready {"bot":"dutydesk","channels":["cicd-support",...],"restored":N}
+//   dutydesk ready {"bot":"dutydesk","channels":["cicd-support",...],"restored":N,"live":true,...}
+// (printed once the realtime connection is live, or after 30 s with "live":false; it keeps retrying).
 
 #include <ostream>
 
