@@ -125,7 +125,9 @@ actors::duty_actor::behavior_type fake_duty(actors::duty_actor::pointer, std::sh
   };
 }
 
-actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer) {
+// Takes a (unused) name: CAF 0.17 spawns an argument-less function through a null std::tuple<> pointer, which
+// UBSan's null check reports inside CAF's headers.
+actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer, std::string) {
   return {
     [](atom::post, actors::chat_post&) { return actors::posted{}; },
     [](atom::react, actors::chat_reaction&) { return true; },
@@ -176,7 +178,7 @@ protected:
   std::shared_ptr<children_log> kids = std::make_shared<children_log>();
   std::shared_ptr<storage_log> store = std::make_shared<storage_log>();
   std::shared_ptr<duty_log> duty = std::make_shared<duty_log>();
-  actors::chat_actor chat_hdl = sys.spawn(fake_chat);
+  actors::chat_actor chat_hdl = sys.spawn(fake_chat, std::string{"chat"});
   actors::storage_actor storage_hdl = sys.spawn(fake_storage, store);
   actors::duty_actor duty_hdl = sys.spawn(fake_duty, duty);
   actors::channel_actor sup;
