@@ -173,8 +173,11 @@ void send_forward(self_ptr self, const std::string& root, std::variant<domain::t
     auto f = fs.find(seq);
     if (f == fs.end())
       return;
-    if (err == caf::sec::request_receiver_down && self->state.root_of.count(f->second.to) > 0)
-      return; // its down message follows: the down handler replays it to the restarted actor
+    // A request actor answers an error only as it fails (it quits with that error right after), and a dead one
+    // answers request_receiver_down: either way its down message follows, and the down handler replays the
+    // message to the restarted actor.
+    if (self->state.root_of.count(f->second.to) > 0)
+      return;
     spdlog::warn("channel {}: the request of {} failed a message: {}", self->state.args.room, f->second.root,
                  describe(err));
     auto job = f->second.job;

@@ -53,6 +53,11 @@ actors::request_actor::behavior_type fake_request(actors::request_actor::pointer
         self->quit(caf::exit_reason::normal);
       } else if (r.text == "fail" && c->created()) {
         self->quit(make_error(ec::chat_failed, "post failed"));
+      } else if (r.text == "error" && c->created()) {
+        // As the real request actor fails: the pending reply gets the error, then the actor quits with it.
+        auto err = make_error(ec::chat_failed, "react failed");
+        rp.deliver(err);
+        self->quit(err);
       } else {
         rp.deliver(true);
       }
@@ -419,6 +424,20 @@ TEST_F(ChannelSupervisor, reply_whose_handling_killed_the_actor_is_replayed_to_t
   auto s = status();
   EXPECT_EQ(s.restarts, 1u);
   EXPECT_EQ(s.in_flight, 0u);
+  ASSERT_FALSE(store->cursors.empty());
+  EXPECT_EQ(store->cursors.back().message_id, "r1");
+}
+
+TEST_F(ChannelSupervisor, reply_answered_with_an_error_by_a_failing_actor_is_replayed_to_the_restarted_one) {
+  chat(top("root1", "carol", "help", 100));
+  store->records["root1"] = stored("root1");
+  chat(in_thread("r1", "root1", "bob", "error", 200));
+  EXPECT_EQ(status().in_flight, 1u); // not finished: it waits for the restarted actor
+  advance(std::chrono::milliseconds(500));
+  ASSERT_EQ(kids->all.size(), 2u);
+  ASSERT_EQ(kids->all[1]->replies.size(), 1u);
+  EXPECT_EQ(kids->all[1]->replies[0].message_id, "r1");
+  EXPECT_EQ(status().in_flight, 0u);
   ASSERT_FALSE(store->cursors.empty());
   EXPECT_EQ(store->cursors.back().message_id, "r1");
 }
