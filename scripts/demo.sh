@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 1: set up, build, start the simulator with the demo seed (two support channels, an on-call rota,
 # users, two Jira flavours) and `dutydesk serve` against it, play the demo story (scripts/demo_story.mjs), then stay
-# up and print how to poke at it. Ctrl-C stops both.
+# up and print how to poke at it. Ctrl-C stops both. DEMO_NONINTERACTIVE=1: stop after the story (CI checks it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z "${DEMO_NO_BUILD:-}" ]]; then  # DEMO_NO_BUILD=1: use the binaries already in build/
@@ -108,6 +108,11 @@ if ! node "$root/scripts/demo_story.mjs" http://127.0.0.1:8099 "$workdir/story.j
   echo "demo: the story failed; the last lines of .demo/dutydesk.log:"
   tail -20 "$workdir/dutydesk.log"
   exit 1
+fi
+
+if [[ -n "${DEMO_NONINTERACTIVE:-}" ]]; then
+  echo "demo: the story played; DEMO_NONINTERACTIVE is set, so stopping instead of staying up"
+  exit 0
 fi
 
 ids() { node -p "require('$workdir/story.json').$1"; }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): set up, build, run every test.
-#   1. unit tests (ctest: domain, config, io, storage, simulator modules)
+#   1. unit tests (ctest: domain, config, io, storage, actors, simulator modules)
 #   2. the CLI's end-to-end script against the real dutydesk binary
-#   3. the simulator end to end (tests/e2e) and the conformance suite: the simulator driven by official clients (npm) and Prism on Atlassian's spec
-#   4. the whole unit suite again under ASan+UBSan, and 3 against the sanitized simulator
+#   3. end to end on loopback (tests/e2e): the simulator alone, and `dutydesk serve` against it; the demo story
+#      (README command 1, non-interactive); the conformance suite: the simulator driven by official clients (npm)
+#      and Prism on Atlassian's spec
+#   4. the whole unit suite again under ASan+UBSan, and the e2e and conformance suites against the sanitized
+#      binaries
 # --fast skips 4 (for the edit-build-test loop; CI always runs everything).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +71,10 @@ node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts
 
 stage "simulator end to end (real binary, loopback)"
 node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
+
+stage "demo (README command 1, story only)"
+if DEMO_NO_BUILD=1 DEMO_NONINTERACTIVE=1 bash "$root/scripts/demo.sh" >"$logdir/demo.log" 2>&1; then count 1 0; else
+  echo "demo failed; its log:"; tail -40 "$logdir/demo.log"; count 0 1; rc=1; fi
 
 stage "conformance (official clients and specs)"
 node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim"
