@@ -56,6 +56,9 @@ private:
 /// product-specific detail); returns false for a 2xx answer.
 bool classify_http_failure(const http_result& r, api_error& out);
 
+/// "server (HTTP 503): Internal server error": the code, the status when there was one, and the detail; for logs.
+std::string describe(const api_error& e);
+
 /// Percent-encodes a query parameter value.
 std::string url_encode(std::string_view s);
 

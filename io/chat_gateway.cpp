@@ -45,15 +45,6 @@ namespace {
 using gateway_actor
   = actors::chat_actor::extend<caf::reacts_to<atom::done, std::uint64_t, chat_completion>>;
 
-std::string describe(const api_error& e) {
-  std::string result = to_string(e.code);
-  if (e.status != 0)
-    result += " (HTTP " + std::to_string(e.status) + ")";
-  if (!e.error.empty())
-    result += ": " + e.error;
-  return result;
-}
-
 } // namespace
 
 std::string message_id_for(std::string_view key) {

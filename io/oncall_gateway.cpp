@@ -20,15 +20,6 @@ namespace {
 using oncall_gateway_actor
   = actors::oncall_actor::extend<caf::reacts_to<atom::done, std::uint64_t, actors::duty_lookup>>;
 
-std::string describe(const api_error& e) {
-  std::string result = to_string(e.code);
-  if (e.status != 0)
-    result += " (HTTP " + std::to_string(e.status) + ")";
-  if (!e.error.empty())
-    result += ": " + e.error;
-  return result;
-}
-
 } // namespace
 
 struct oncall_gateway::impl {

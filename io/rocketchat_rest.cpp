@@ -32,6 +32,15 @@ const char* to_string(api_errc e) {
   return "?";
 }
 
+std::string describe(const api_error& e) {
+  std::string result = to_string(e.code);
+  if (e.status != 0)
+    result += " (HTTP " + std::to_string(e.status) + ")";
+  if (!e.error.empty())
+    result += ": " + e.error;
+  return result;
+}
+
 bool classify_http_failure(const http_result& r, api_error& out) {
   out.attempts = r.attempts;
   if (!r.ok()) {

@@ -20,49 +20,19 @@
 #include "actors/error.hpp"
 #include "io/chat_gateway.hpp"
 #include "io/io_runtime.hpp"
-#include "sim_fixture.hpp"
+#include "gateway_fixture.hpp"
 
 namespace dutydesk::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct chat_gw_config : caf::actor_system_config {
-  chat_gw_config() { set("scheduler.max-threads", 2); }
-};
-
-// Hands every chat event to `sink` (the test's scoped actor, untyped: a typed actor cannot send() to it, anon_send
-// can).
-actors::channel_actor::behavior_type chat_forwarder(actors::channel_actor::pointer, caf::actor sink) {
-  return {
-    [sink](atom::chat, actors::chat_event ev) { caf::anon_send(sink, atom::chat_v, std::move(ev)); },
-    [](atom::adopt, actors::adopt_request) { return true; },
-    [](atom::restore) { return std::size_t{0}; },
-    [](atom::restore, const std::string&) {},
-    [](atom::status) { return actors::channel_status{}; },
-  };
-}
-
-class ChatGateway : public sim_test {
+class ChatGateway : public gateway_test {
 protected:
-  void SetUp() override {
-    sim_test::SetUp();
-    if (IsSkipped() || HasFatalFailure())
-      return;
-    runtime.start();
-    cfg.base_url = sim.rocketchat;
-    cfg.user_id = seed::bot_id;
-    cfg.auth_token = seed::bot_pat;
-    cfg.rooms = {"cicd-support", "dba-support"};
-    cfg.open_timeout = 10s;
-    cfg.reconnect_base = 50ms;
-    cfg.reconnect_max = 200ms;
-  }
-
   void TearDown() override {
     for (auto& [room, ch] : dir->by_room)
       caf::anon_send_exit(ch, caf::exit_reason::user_shutdown);
-    runtime.stop();
+    gateway_test::TearDown();
   }
 
   template <class T, class Handle, class... Ts>
@@ -102,11 +72,6 @@ protected:
     return result;
   }
 
-  chat_gw_config sys_cfg;
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  io::io_runtime runtime;
-  io::chat_gateway_config cfg;
   std::shared_ptr<actors::channel_directory> dir = std::make_shared<actors::channel_directory>();
   std::map<std::string, int> seen; // message id -> chat events received
 };

@@ -17,7 +17,7 @@
 #include "io/chat_gateway.hpp"
 #include "io/io_runtime.hpp"
 #include "io/oncall_gateway.hpp"
-#include "sim_fixture.hpp"
+#include "gateway_fixture.hpp"
 
 namespace dutydesk::test {
 namespace {
@@ -35,38 +35,8 @@ TEST(MessageIdFor, IsStableSeventeenRocketChatCharacters) {
       << a;
 }
 
-struct gw_config : caf::actor_system_config {
-  gw_config() { set("scheduler.max-threads", 2); }
-};
-
-// Hands every chat event to `sink` (an untyped actor: the test's scoped actor).
-actors::channel_actor::behavior_type forwarder(actors::channel_actor::pointer, caf::actor sink) {
-  return {
-    [sink](atom::chat, actors::chat_event ev) { caf::anon_send(sink, atom::chat_v, std::move(ev)); },
-    [](atom::adopt, actors::adopt_request) { return true; },
-    [](atom::restore) { return std::size_t{0}; },
-    [](atom::restore, const std::string&) {},
-    [](atom::status) { return actors::channel_status{}; },
-  };
-}
-
-class Gateway : public sim_test {
+class Gateway : public gateway_test {
 protected:
-  void SetUp() override {
-    sim_test::SetUp();
-    if (IsSkipped() || HasFatalFailure())
-      return;
-    runtime.start();
-    cfg.base_url = sim.rocketchat;
-    cfg.user_id = seed::bot_id;
-    cfg.auth_token = seed::bot_pat;
-    cfg.rooms = {"cicd-support", "dba-support"};
-    cfg.open_timeout = 10s;
-    cfg.reconnect_base = 50ms;
-  }
-
-  void TearDown() override { runtime.stop(); }
-
   template <class T, class Handle, class... Ts>
   T ask(const Handle& h, Ts&&... xs) {
     T result{};
@@ -92,11 +62,6 @@ protected:
     return result;
   }
 
-  gw_config sys_cfg;
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  io::io_runtime runtime;
-  io::chat_gateway_config cfg;
 };
 
 TEST_F(Gateway, OpenResolvesTheBotAndTheRooms) {
@@ -163,7 +128,7 @@ TEST_F(Gateway, MessagesArriveAsChatEventsAlsoAcrossADrop) {
   auto dir = std::make_shared<actors::channel_directory>();
   auto sink = caf::actor_cast<caf::actor>(self);
   for (const auto& room : cfg.rooms)
-    dir->by_room.emplace(room, sys.spawn(forwarder, sink));
+    dir->by_room.emplace(room, sys.spawn(chat_forwarder, sink));
   chat.connect(dir);
   // The subscription is live once a message posted now is delivered.
   std::optional<actors::chat_event> ev;

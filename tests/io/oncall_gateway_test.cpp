@@ -17,31 +17,15 @@
 #include "io/chat_gateway.hpp"
 #include "io/io_runtime.hpp"
 #include "io/oncall_gateway.hpp"
-#include "sim_fixture.hpp"
+#include "gateway_fixture.hpp"
 
 namespace dutydesk::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct oncall_gw_config : caf::actor_system_config {
-  oncall_gw_config() { set("scheduler.max-threads", 2); }
-};
-
-class OncallGateway : public sim_test {
+class OncallGateway : public gateway_test {
 protected:
-  void SetUp() override {
-    sim_test::SetUp();
-    if (IsSkipped() || HasFatalFailure())
-      return;
-    runtime.start();
-    chat.base_url = sim.rocketchat;
-    chat.user_id = seed::bot_id;
-    chat.auth_token = seed::bot_pat;
-  }
-
-  void TearDown() override { runtime.stop(); }
-
   /// The lookup's answer; a caf::error (or no answer in 10 s) fails the test.
   std::optional<actors::duty_lookup> lookup(io::oncall_gateway& gw, const std::string& schedule) {
     std::optional<actors::duty_lookup> result;
@@ -51,6 +35,9 @@ protected:
     return result;
   }
 
+  // The user lookups go to Rocket.Chat with the bot's settings.
+  const io::chat_gateway_config& chat = cfg;
+
   static std::set<std::string> usernames(const actors::duty_lookup& r) {
     std::set<std::string> result;
     for (const auto& u : r.directory)
@@ -58,11 +45,6 @@ protected:
     return result;
   }
 
-  oncall_gw_config sys_cfg;
-  caf::actor_system sys{sys_cfg};
-  caf::scoped_actor self{sys};
-  io::io_runtime runtime;
-  io::chat_gateway_config chat;
 };
 
 TEST_F(OncallGateway, AnEmptyRotaIsAnAnswerWithNobody) {
