@@ -58,6 +58,17 @@ std::string_view to_string(request_phase x) {
   return "unknown";
 }
 
+std::string_view to_string(jira_kind x) {
+  switch (x) {
+    case jira_kind::create: return "create";
+    case jira_kind::comment: return "comment";
+    case jira_kind::edit_comment: return "edit_comment";
+    case jira_kind::transition: return "transition";
+    case jira_kind::assign: return "assign";
+  }
+  return "unknown";
+}
+
 std::vector<button> status_buttons(const std::vector<status_def>& statuses) {
   std::vector<button> result;
   result.reserve(statuses.size());
@@ -74,7 +85,9 @@ std::vector<effect> request_lifecycle::step(const event& e, timestamp now) {
   auto before = std::holds_alternative<restored>(e) ? std::get<restored>(e).record : record_;
   pending_change_.reset();
   auto result = std::visit([&](const auto& x) { return on(x, now); }, e);
-  if (record_ != before || pending_change_)
+  bool outbox = std::any_of(result.begin(), result.end(),
+                            [](const effect& x) { return std::holds_alternative<jira_action>(x); });
+  if (record_ != before || pending_change_ || outbox)
     result.emplace_back(persist{record_, pending_change_});
   pending_change_.reset();
   return result;
@@ -145,6 +158,36 @@ post_thread request_lifecycle::note(std::string key, template_id id,
   return post_thread{std::move(key), id, render(id, args), {}, {}};
 }
 
+void request_lifecycle::jira(std::vector<effect>& xs, jira_action a) const {
+  if (params_.jira)
+    xs.emplace_back(std::move(a));
+}
+
+namespace {
+
+jira_action make_action(std::string key, jira_kind kind) {
+  jira_action a;
+  a.key = std::move(key);
+  a.kind = kind;
+  return a;
+}
+
+// FNV-1a of a text, hex: tells the versions of an edited message apart in keys.
+std::string text_hash(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string result(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4)
+    result[static_cast<std::size_t>(i)] = digits[h & 15];
+  return result;
+}
+
+} // namespace
+
 void request_lifecycle::arm(std::vector<effect>& xs, timestamp now) {
   ++record_.reminder_epoch;
   record_.reminder_deadline = now + params_.remind_after;
@@ -189,6 +232,24 @@ std::vector<effect> request_lifecycle::on(const created& e, timestamp now) {
   if (!initial->final)
     arm(result, now);
   pending_change_ = status_change{"", record_.status, "", now, record_.status_seq};
+  if (params_.jira) {
+    auto create = make_action(key("jira/create"), jira_kind::create);
+    create.text = e.text;
+    create.author = e.requester;
+    create.issue_key = e.jira_key;
+    if (!e.jira_key.empty()) {
+      record_.jira_key = e.jira_key;
+      record_.jira_url = e.jira_url;
+      record_.jira_status = e.jira_status;
+      result.emplace_back(note(key("jira/link"), template_id::jira_linked, {{"key", e.jira_key}, {"url", e.jira_url}}));
+    }
+    jira(result, std::move(create));
+    if (!users.empty()) {
+      auto assign = make_action(key("jira/assign/0"), jira_kind::assign);
+      assign.author = users.front();
+      jira(result, std::move(assign));
+    }
+  }
   return result;
 }
 
@@ -198,7 +259,17 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
     return result;
   auto reply_key = [&](std::string_view kind) { return key("reply/" + e.message_id + "-" + std::string{kind}); };
   auto cmd = parse_command(e.text);
+  if (e.edited) {
+    // Only the Jira comment follows an edit: commands and activity were counted for the first version.
+    if (!cmd && record_.phase != request_phase::moved)
+      jira(result, jira_action{key("jira/edit/" + e.message_id + "/" + text_hash(e.text)), jira_kind::edit_comment,
+                               e.message_id, e.author, e.author_name, e.text, "", ""});
+    return result;
+  }
   if (!cmd) {
+    if (record_.phase != request_phase::moved)
+      jira(result, jira_action{key("jira/comment/" + e.message_id), jira_kind::comment, e.message_id, e.author,
+                               e.author_name, e.text, "", ""});
     if (record_.phase != request_phase::active || !counts_as_activity(roles(), e.author))
       return result;
     record_.unanswered_reminders = 0;
@@ -242,6 +313,9 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
     if (x->user == record_.assignee)
       return result;
     record_.assignee = x->user;
+    auto assign = make_action(key("jira/assign/" + e.message_id), jira_kind::assign);
+    assign.author = x->user;
+    jira(result, std::move(assign));
     record_.unanswered_reminders = 0;
     auto n = note(reply_key("assigned"), template_id::assigned, {{"user", e.author}, {"assignee", x->user}});
     n.mentions = {x->user};
@@ -254,11 +328,11 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
 }
 
 std::vector<effect> request_lifecycle::set_status(const std::string& user, const status_def& target,
-                                                  const std::string& refusal_key, timestamp now) {
+                                                  const std::string& refusal_key, timestamp now, bool from_jira) {
   std::vector<effect> result;
   if (iequals(target.id, record_.status))
     return result; // idempotent: a repeated click or reaction
-  switch (may_set_status(roles(), user, target.final)) {
+  switch (from_jira ? status_permission::allowed : may_set_status(roles(), user, target.final)) {
     case status_permission::allowed:
       break;
     case status_permission::refused:
@@ -288,9 +362,20 @@ std::vector<effect> request_lifecycle::set_status(const std::string& user, const
       result.emplace_back(add_reaction{key("status/" + seq + "-add"), new_emoji});
   }
   auto from_label = old != nullptr ? label(*old) : record_.status;
-  result.emplace_back(note(key("status/" + seq + "-note"), template_id::status_changed,
-                           {{"user", user}, {"from", from_label}, {"to", label(target)}}));
-  status_change change{record_.status, target.id, user, now, record_.status_seq + 1};
+  if (from_jira)
+    result.emplace_back(note(key("status/" + seq + "-note"), template_id::jira_status_changed,
+                             {{"user", user}, {"key", record_.jira_key}, {"from", from_label}, {"to", label(target)}}));
+  else
+    result.emplace_back(note(key("status/" + seq + "-note"), template_id::status_changed,
+                             {{"user", user}, {"from", from_label}, {"to", label(target)}}));
+  if (!from_jira && !target.jira_status.empty() && !iequals(target.jira_status, record_.jira_status)) {
+    auto t = make_action(key("jira/transition/" + seq), jira_kind::transition);
+    t.jira_status = target.jira_status;
+    if (params_.jira)
+      record_.jira_status = target.jira_status;
+    jira(result, std::move(t));
+  }
+  status_change change{record_.status, target.id, from_jira ? "jira:" + user : user, now, record_.status_seq + 1};
   ++record_.status_seq;
   record_.status = target.id;
   record_.unanswered_reminders = 0;
@@ -446,6 +531,72 @@ std::vector<effect> request_lifecycle::on(const restored& e, timestamp) {
       result.emplace_back(close_request{});
       break;
   }
+  return result;
+}
+
+} // namespace dutydesk::domain
+
+namespace dutydesk::domain {
+
+std::vector<effect> request_lifecycle::on(const jira_linked& e, timestamp) {
+  std::vector<effect> result;
+  if (record_.phase == request_phase::fresh || !record_.jira_key.empty())
+    return result; // linked already (a replayed answer of the bridge)
+  record_.jira_key = e.key;
+  record_.jira_url = e.url;
+  if (record_.jira_status.empty())
+    record_.jira_status = e.status;
+  result.emplace_back(note(key("jira/link"), template_id::jira_linked, {{"key", e.key}, {"url", e.url}}));
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const jira_status_changed& e, timestamp now) {
+  std::vector<effect> result;
+  if (record_.phase != request_phase::active)
+    return result;
+  record_.jira_status = e.status;
+  if (const auto* current = find_status(record_.status);
+      current != nullptr && iequals(current->jira_status, e.status))
+    return result; // the issue reached the status we asked for (or one that maps to ours): nothing to echo
+  const status_def* target = nullptr;
+  for (const auto& s : params_.statuses)
+    if (target == nullptr && iequals(s.jira_status, e.status))
+      target = &s;
+  if (target == nullptr) {
+    result.emplace_back(note(key("jira/status/" + e.dedupe), template_id::jira_status_unmapped,
+                             {{"key", record_.jira_key}, {"jira_status", e.status}}));
+    return result;
+  }
+  return set_status(e.by, *target, {}, now, true);
+}
+
+std::vector<effect> request_lifecycle::on(const jira_comment_added& e, timestamp) {
+  std::vector<effect> result;
+  if (record_.phase == request_phase::fresh || record_.phase == request_phase::moved)
+    return result;
+  result.emplace_back(note(key("jira/comment-in/" + e.comment_id), template_id::jira_comment,
+                           {{"author", e.author}, {"text", e.text}}));
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const jira_assignee_changed& e, timestamp) {
+  std::vector<effect> result;
+  if (record_.phase == request_phase::fresh || record_.phase == request_phase::moved)
+    return result;
+  if (e.assignee.empty())
+    result.emplace_back(note(key("jira/assignee/" + e.dedupe), template_id::jira_unassigned,
+                             {{"key", record_.jira_key}}));
+  else
+    result.emplace_back(note(key("jira/assignee/" + e.dedupe), template_id::jira_assigned,
+                             {{"key", record_.jira_key}, {"assignee", e.assignee}}));
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const jira_problem& e, timestamp) {
+  std::vector<effect> result;
+  if (record_.phase == request_phase::fresh)
+    return result;
+  result.emplace_back(note(key("jira/problem/" + e.key), template_id::jira_problem, {{"text", e.text}}));
   return result;
 }
 

@@ -33,6 +33,13 @@
 //                           moved: note with link, status reaction replaced by the moved emoji, close;
 //                                  commands get a "moved there" note; reminders, replies and reactions ignored
 //
+// Jira mirror (params.jira): a new request asks for its issue ("<id>/jira/create") and its on-duty as assignee
+// ("<id>/jira/assign/0"); every plain thread reply by a person becomes a comment ("<id>/jira/comment/<msg>"), an
+// edit of one an edit of that comment; a status change made in chat asks for the transition to the status's
+// jira_status ("<id>/jira/transition/<seq>") unless that is the Jira status already; `!dd assign` reassigns. From
+// Jira: jira_linked posts the link, jira_status_changed takes the mapped status (no transition back),
+// jira_comment_added / jira_assignee_changed / jira_problem post notes keyed by the Jira ids.
+//
 // Refusals (anyone not allowed) produce only a DM effect: the state does not change and nothing is persisted.
 // Setting the current status again (a repeated button click or reaction) produces no effects at all.
 // `!dd rate ...` is reserved for the feedback work and is ignored here. `reaction_removed` is accepted and ignored:
@@ -60,6 +67,7 @@ struct status_def {
   std::string label; // "" means the id
   std::string emoji; // e.g. ":eyes:"; "" for none (no reaction, not settable by reaction)
   bool final = false;
+  std::string jira_status{}; // the Jira status it maps to; "" for none (no transition, not reachable from Jira)
 };
 
 /// A channel a request may move to.
@@ -79,6 +87,7 @@ struct lifecycle_params {
   std::string moved_emoji = ":arrow_right:";
   language lang = language::en;
   std::vector<move_target> channels; // every configured channel, this one included
+  bool jira = false;                 // mirror the request to Jira (jira_action effects)
 };
 
 enum class request_phase { fresh, active, moving, moved };
@@ -107,6 +116,9 @@ struct request_record {
   std::string move_target_room;
   std::string moved_by;
   std::string moved_permalink; // of the repost
+  std::string jira_key{};      // "" until the Jira issue exists
+  std::string jira_url{};      // browse URL of the issue
+  std::string jira_status{};   // the Jira status last requested or reported; "" when unknown
   friend bool operator==(const request_record&, const request_record&) = default;
 };
 
@@ -131,6 +143,9 @@ struct created {
   std::string text;
   std::string permalink;
   duty_resolution on_duty;
+  std::string jira_key{}; // set when the request comes from Jira (or keeps its issue across a move)
+  std::string jira_url{};
+  std::string jira_status{};
 };
 
 /// A message in the request's thread: a command or plain activity.
@@ -138,6 +153,8 @@ struct thread_reply {
   std::string message_id; // keys the answers; must be set
   std::string author;
   std::string text;
+  std::string author_name{}; // display name (u.name); "" when unknown
+  bool edited = false;     // a new version of a message seen before (mirrored as a Jira comment edit)
 };
 
 struct reaction_added {
@@ -170,8 +187,42 @@ struct restored {
   request_record record;
 };
 
+/// The Jira issue of the request exists (the Jira bridge created or found it).
+struct jira_linked {
+  std::string key;
+  std::string url;
+  std::string status; // its Jira status
+};
+
+/// Somebody changed the issue's status in Jira.
+struct jira_status_changed {
+  std::string dedupe; // unique per change (keys the note)
+  std::string status; // the new Jira status name
+  std::string by;     // display name of who did it
+};
+
+/// Somebody commented on the issue in Jira.
+struct jira_comment_added {
+  std::string comment_id;
+  std::string author; // display name
+  std::string text;
+};
+
+/// The issue's assignee changed in Jira.
+struct jira_assignee_changed {
+  std::string dedupe;
+  std::string assignee; // display name; "" when unassigned
+};
+
+/// A Jira action of this request cannot be carried out (a missing required field, no transition, a 4xx).
+struct jira_problem {
+  std::string key; // unique per problem (keys the note)
+  std::string text;
+};
+
 using event = std::variant<created, thread_reply, reaction_added, reaction_removed, reminder_due, on_duty_changed,
-                           moved, restored>;
+                           moved, restored, jira_linked, jira_status_changed, jira_comment_added,
+                           jira_assignee_changed, jira_problem>;
 
 // -- effects ------------------------------------------------------------------------------------------------------
 
@@ -249,8 +300,28 @@ struct request_final {
   std::string status;
 };
 
+enum class jira_kind { create, comment, edit_comment, transition, assign };
+
+/// "create", "comment", "edit_comment", "transition", "assign".
+std::string_view to_string(jira_kind x);
+
+/// An outbound Jira action. It is written to the durable Jira outbox in the same transaction as the step's persist
+/// (the actor attaches every jira_action of a step to its persist), and the Jira bridge carries it out later, in
+/// order per request. `key` is unique per action; a replayed step yields the same keys, which the outbox ignores.
+struct jira_action {
+  std::string key;
+  jira_kind kind = jira_kind::create;
+  std::string message_id;  // comment, edit_comment: the chat message
+  std::string author;      // comment, edit_comment: its author; assign: the chat user to assign
+  std::string author_name; // comment, edit_comment
+  std::string text;        // comment, edit_comment: the text; create: the request text
+  std::string jira_status; // transition: the target status
+  std::string issue_key;   // create: an issue that exists already (a Jira-born or moved request): link it instead
+  friend bool operator==(const jira_action&, const jira_action&) = default;
+};
+
 using effect = std::variant<post_thread, add_reaction, remove_reaction, dm_user, arm_reminder, cancel_reminders,
-                            persist, repost, close_request, mirror_status_change, request_final>;
+                            persist, repost, close_request, mirror_status_change, request_final, jira_action>;
 
 /// "!dd status <id>" for each status, labelled, in the configured order.
 std::vector<button> status_buttons(const std::vector<status_def>& statuses);
@@ -280,9 +351,15 @@ private:
   std::vector<effect> on(const on_duty_changed& e, timestamp now);
   std::vector<effect> on(const moved& e, timestamp now);
   std::vector<effect> on(const restored& e, timestamp now);
+  std::vector<effect> on(const jira_linked& e, timestamp now);
+  std::vector<effect> on(const jira_status_changed& e, timestamp now);
+  std::vector<effect> on(const jira_comment_added& e, timestamp now);
+  std::vector<effect> on(const jira_assignee_changed& e, timestamp now);
+  std::vector<effect> on(const jira_problem& e, timestamp now);
 
   std::vector<effect> set_status(const std::string& user, const status_def& target, const std::string& reply_key,
-                                 timestamp now);
+                                 timestamp now, bool from_jira = false);
+  void jira(std::vector<effect>& xs, jira_action a) const;
   std::vector<effect> move(const thread_reply& e, const std::string& target, bool is_room);
 
   const status_def* find_status(std::string_view id) const;

@@ -22,6 +22,14 @@ std::string_view to_string(template_id id) {
     case template_id::moved_repost: return "moved-repost";
     case template_id::moved_note: return "moved-note";
     case template_id::closed_note: return "closed-note";
+    case template_id::jira_linked: return "jira-linked";
+    case template_id::jira_comment: return "jira-comment";
+    case template_id::jira_status_changed: return "jira-status-changed";
+    case template_id::jira_status_unmapped: return "jira-status-unmapped";
+    case template_id::jira_assigned: return "jira-assigned";
+    case template_id::jira_unassigned: return "jira-unassigned";
+    case template_id::jira_problem: return "jira-problem";
+    case template_id::jira_request: return "jira-request";
   }
   return "unknown";
 }
@@ -74,6 +82,22 @@ std::string_view english(template_id id) {
       return "Moved to #{target} by @{by}: {link}";
     case template_id::closed_note:
       return "This request was moved to #{target}; please continue there: {link}";
+    case template_id::jira_linked:
+      return "Jira: [{key}]({url})";
+    case template_id::jira_comment:
+      return "{author} (Jira): {text}";
+    case template_id::jira_status_changed:
+      return "{user} changed the status in Jira ({key}): {from} → {to}.";
+    case template_id::jira_status_unmapped:
+      return "{key} moved to \"{jira_status}\" in Jira; no chat status maps to it, so the status here stays.";
+    case template_id::jira_assigned:
+      return "{key} was assigned to {assignee} in Jira.";
+    case template_id::jira_unassigned:
+      return "{key} is unassigned in Jira now.";
+    case template_id::jira_problem:
+      return "Jira: {text}";
+    case template_id::jira_request:
+      return "{key} from {reporter} via Jira: {summary}\n{url}";
   }
   return "";
 }
@@ -124,6 +148,23 @@ std::string_view russian(template_id id) {
       return "Перенесено в #{target} пользователем @{by}: {link}";
     case template_id::closed_note:
       return "Этот запрос перенесён в #{target}; продолжите, пожалуйста, там: {link}";
+    case template_id::jira_linked:
+      return "Задача в Jira: [{key}]({url})";
+    case template_id::jira_comment:
+      return "{author} (в Jira): {text}";
+    case template_id::jira_status_changed:
+      return "{user} изменил(а) статус в Jira ({key}): {from} → {to}.";
+    case template_id::jira_status_unmapped:
+      return "{key} переведена в \"{jira_status}\" в Jira; этому статусу ничего не соответствует, статус здесь "
+             "не меняется.";
+    case template_id::jira_assigned:
+      return "{key} назначена на {assignee} в Jira.";
+    case template_id::jira_unassigned:
+      return "{key} больше ни на кого не назначена в Jira.";
+    case template_id::jira_problem:
+      return "Jira сообщает: {text}";
+    case template_id::jira_request:
+      return "{key} от {reporter} через Jira: {summary}\n{url}";
   }
   return "";
 }

@@ -36,6 +36,14 @@ enum class template_id {
   moved_repost,          // {permalink} {from} {by} {requester} {text}: the text posted in the target channel
   moved_note,            // {target} {by} {link}: the note in the original thread
   closed_note,           // {target} {link}: a command on a moved request
+  jira_linked,           // {key} {url}: the request's Jira issue
+  jira_comment,          // {author} {text}: a Jira comment mirrored into the thread
+  jira_status_changed,   // {user} {key} {from} {to}: a transition made in Jira
+  jira_status_unmapped,  // {key} {jira_status}: a Jira status no chat status maps to
+  jira_assigned,         // {key} {assignee}: the assignee changed in Jira
+  jira_unassigned,       // {key}
+  jira_problem,          // {text}: a Jira action that cannot be carried out
+  jira_request,          // {key} {reporter} {summary} {url}: a task created in Jira, posted as a new request
 };
 
 /// Stable name of `id`, e.g. "thread-intro"; used in logs and idempotency keys.

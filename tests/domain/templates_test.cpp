@@ -20,6 +20,9 @@ constexpr template_id all_ids[] = {
   template_id::unknown_status,   template_id::help,                  template_id::assigned,
   template_id::move_unknown_target, template_id::move_same_room,     template_id::moving_note,
   template_id::moved_repost,     template_id::moved_note,            template_id::closed_note,
+  template_id::jira_linked,      template_id::jira_comment,          template_id::jira_status_changed,
+  template_id::jira_status_unmapped, template_id::jira_assigned,     template_id::jira_unassigned,
+  template_id::jira_problem,     template_id::jira_request,
 };
 
 } // namespace
