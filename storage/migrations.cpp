@@ -100,9 +100,74 @@ constexpr std::string_view v2_sql = R"sql(
 ALTER TABLE requests ADD COLUMN lifecycle BLOB;
 )sql";
 
-constexpr std::array<migration, 2> all_migrations{{
+// The Jira mirror: an outbox of Jira operations (AUTOINCREMENT id = global order, never reused, so an op's id stays
+// its identity), an inbox of webhook/poll deliveries with the ids of pruned ones kept in `seen_deliveries` for
+// dedupe, the request <-> issue and chat message <-> comment links, and a small key/value table (poll watermarks).
+// Remote and free text (payload, body, last_error, outcome, value) is BLOB like `body` (bytea in PostgreSQL).
+constexpr std::string_view v3_sql = R"sql(
+CREATE TABLE jira_ops (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  key             TEXT    NOT NULL UNIQUE,
+  request_id      TEXT    NOT NULL REFERENCES requests (id),
+  kind            TEXT    NOT NULL,
+  payload         BLOB    NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN ('queued', 'done', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      BIGINT  NOT NULL,
+  next_attempt_at BIGINT  NOT NULL,
+  result          TEXT,
+  last_error      BLOB,
+  finished_at     BIGINT
+);
+CREATE INDEX jira_ops_queued ON jira_ops (id) WHERE state = 'queued';
+CREATE INDEX jira_ops_request ON jira_ops (request_id, id);
+
+CREATE TABLE jira_links (
+  request_id TEXT   PRIMARY KEY REFERENCES requests (id),
+  issue_key  TEXT   NOT NULL UNIQUE,
+  issue_id   TEXT   NOT NULL,
+  url        TEXT   NOT NULL,
+  project    TEXT   NOT NULL,
+  linked_at  BIGINT NOT NULL
+);
+CREATE INDEX jira_links_issue_id ON jira_links (issue_id);
+
+CREATE TABLE jira_comment_links (
+  request_id      TEXT   NOT NULL REFERENCES requests (id),
+  chat_message_id TEXT   NOT NULL,
+  comment_id      TEXT   NOT NULL UNIQUE,
+  direction       TEXT   NOT NULL CHECK (direction IN ('to_jira', 'from_jira')),
+  at              BIGINT NOT NULL,
+  PRIMARY KEY (request_id, chat_message_id)
+);
+
+CREATE TABLE inbox (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id  TEXT    NOT NULL UNIQUE,
+  source       TEXT    NOT NULL CHECK (source IN ('webhook', 'poll')),
+  body         BLOB    NOT NULL,
+  received_at  BIGINT  NOT NULL,
+  processed_at BIGINT,
+  outcome      BLOB
+);
+CREATE INDEX inbox_pending ON inbox (seq) WHERE processed_at IS NULL;
+CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
+
+CREATE TABLE seen_deliveries (
+  delivery_id TEXT   PRIMARY KEY,
+  received_at BIGINT NOT NULL
+);
+
+CREATE TABLE kv_state (
+  key   TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+)sql";
+
+constexpr std::array<migration, 3> all_migrations{{
   {1, "initial schema", v1_sql},
   {2, "request lifecycle state", v2_sql},
+  {3, "jira mirror", v3_sql},
 }};
 
 constexpr const char* create_table_sql = "CREATE TABLE IF NOT EXISTS schema_migrations ("

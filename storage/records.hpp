@@ -1,7 +1,7 @@
 #pragma once
 // The rows dutydesk keeps, as plain structs shared by every backend. Times are milliseconds since the Unix epoch
-// (UTC). Ids are caller-generated strings. Free text (a request's text, an event payload) is an arbitrary byte
-// string: chat may deliver invalid UTF-8 or NUL bytes and storage returns exactly what it was given.
+// (UTC). Ids are caller-generated strings. Free text (a request's text, an event or Jira payload, a webhook body) is
+// an arbitrary byte string: chat may deliver invalid UTF-8 or NUL bytes and storage returns exactly what it was given.
 
 #include <cstdint>
 #include <optional>
@@ -121,6 +121,64 @@ struct outbox_event {
   friend bool operator==(const outbox_event&, const outbox_event&) = default;
 };
 
+/// State of an outbound Jira operation.
+enum class jira_op_state : std::uint8_t {
+  queued, // waiting for (another) attempt; an attempt may have started and died before recording its outcome
+  done,   // Jira confirmed it; `result` holds e.g. the issue key or comment id
+  failed, // given up (a permanent error or too many attempts); `last_error` says why
+};
+
+/// One outbound Jira action in the durable Jira outbox, written in the same transaction as the state change that
+/// asks for it, keyed by a caller-derived idempotency key such as "<request>/jira/create".
+struct jira_op {
+  std::int64_t id = 0;                  // global order of enqueueing; assigned by storage (ignored on enqueue)
+  std::string key;                      // idempotency key; unique
+  std::string request_id;
+  std::string kind;                     // "create", "link", "assign", "comment", "edit_comment", "transition"
+  std::string payload;                  // any bytes (JSON text in practice), opaque to storage
+  jira_op_state state = jira_op_state::queued;
+  std::int32_t attempts = 0;            // attempts started: incremented and committed before each call to Jira
+  millis created_at = 0;
+  millis next_attempt_at = 0;           // earliest time of the next attempt (backoff)
+  std::optional<std::string> result;    // e.g. the issue key or comment id
+  std::optional<std::string> last_error;
+  std::optional<millis> finished_at;    // set when done or failed
+  friend bool operator==(const jira_op&, const jira_op&) = default;
+};
+
+/// The Jira issue that mirrors a request; a request has at most one, an issue key belongs to at most one request.
+struct jira_link {
+  std::string request_id;
+  std::string issue_key; // e.g. "SUP-42"; unique across requests
+  std::string issue_id;  // Jira's numeric id as text, e.g. "10042"; survives a move that changes the key
+  std::string url;       // browse URL of the issue
+  std::string project;   // project key, e.g. "SUP"
+  millis linked_at = 0;
+  friend bool operator==(const jira_link&, const jira_link&) = default;
+};
+
+/// A chat message of a request and the Jira comment that mirrors it (or that it mirrors).
+struct jira_comment_link {
+  std::string request_id;
+  std::string chat_message_id; // unique per request
+  std::string comment_id;      // unique
+  std::string direction;       // "to_jira" (chat message copied to Jira) or "from_jira" (comment posted to chat)
+  millis at = 0;
+  friend bool operator==(const jira_comment_link&, const jira_comment_link&) = default;
+};
+
+/// One incoming Jira delivery (a webhook call or an issue found by the JQL poll), kept until processed and pruned.
+struct inbox_delivery {
+  std::int64_t seq = 0;                // arrival order; assigned by storage (ignored on input)
+  std::string delivery_id;             // unique among every delivery ever added, also after pruning
+  std::string source;                  // "webhook" or "poll"
+  std::string body;                    // any bytes (the JSON body as received)
+  millis received_at = 0;
+  std::optional<millis> processed_at;  // unset while pending
+  std::optional<std::string> outcome;  // what processing did, e.g. "applied" or "ignored: unknown issue"
+  friend bool operator==(const inbox_delivery&, const inbox_delivery&) = default;
+};
+
 /// A migration known to the binary.
 struct migration_info {
   int version = 0;
@@ -139,6 +197,14 @@ struct store_counts {
   std::int64_t actions_done = 0;
   std::int64_t events_pending = 0;
   std::int64_t events_sent = 0;
+  std::int64_t jira_ops_queued = 0;
+  std::int64_t jira_ops_done = 0;
+  std::int64_t jira_ops_failed = 0;
+  std::int64_t jira_links = 0;
+  std::int64_t jira_comment_links = 0;
+  std::int64_t inbox_pending = 0;
+  std::int64_t inbox_processed = 0;
+  std::int64_t seen_deliveries = 0; // delivery ids of pruned inbox rows
   friend bool operator==(const store_counts&, const store_counts&) = default;
 };
 

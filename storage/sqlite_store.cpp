@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <optional>
@@ -174,11 +175,79 @@ constexpr const char* sql_pending_events =
 constexpr const char* sql_pending_events_of =
   "SELECT id, request_id, subject, payload, created_at, sent_at, seq, position FROM outbox "
   "WHERE sent_at IS NULL AND request_id = ?1 ORDER BY seq";
+
+#define DUTYDESK_JIRA_OP_COLS                                                                                       \
+  "id, key, request_id, kind, payload, state, attempts, created_at, next_attempt_at, result, last_error, "         \
+  "finished_at"
+
+// A replayed key changes nothing; every other constraint (unknown request, bad state) still fails.
+constexpr const char* sql_enqueue_jira_op =
+  "INSERT INTO jira_ops (key, request_id, kind, payload, state, attempts, created_at, next_attempt_at, result, "
+  "last_error, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (key) DO NOTHING";
+constexpr const char* sql_update_jira_op =
+  "UPDATE jira_ops SET state = ?2, attempts = ?3, next_attempt_at = ?4, result = ?5, last_error = ?6, "
+  "finished_at = ?7 WHERE id = ?1";
+constexpr const char* sql_queued_jira_ops =
+  "SELECT " DUTYDESK_JIRA_OP_COLS " FROM jira_ops WHERE state = 'queued' ORDER BY id LIMIT ?1";
+constexpr const char* sql_jira_op_by_key = "SELECT " DUTYDESK_JIRA_OP_COLS " FROM jira_ops WHERE key = ?1";
+constexpr const char* sql_jira_ops_of =
+  "SELECT " DUTYDESK_JIRA_OP_COLS " FROM jira_ops WHERE request_id = ?1 ORDER BY id";
+
+#undef DUTYDESK_JIRA_OP_COLS
+
+constexpr const char* sql_set_jira_link =
+  "INSERT INTO jira_links (request_id, issue_key, issue_id, url, project, linked_at) "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+  "ON CONFLICT (request_id) DO UPDATE SET issue_key = excluded.issue_key, issue_id = excluded.issue_id, "
+  "url = excluded.url, project = excluded.project, linked_at = excluded.linked_at";
+constexpr const char* sql_jira_link_of =
+  "SELECT request_id, issue_key, issue_id, url, project, linked_at FROM jira_links WHERE request_id = ?1";
+// Keys are unique, ids are not enforced to be: a key match wins, then the oldest link.
+constexpr const char* sql_jira_link_by_issue =
+  "SELECT request_id, issue_key, issue_id, url, project, linked_at FROM jira_links "
+  "WHERE issue_key = ?1 OR issue_id = ?1 ORDER BY (issue_key = ?1) DESC, linked_at, request_id LIMIT 1";
+// Without a conflict target DO NOTHING covers both unique keys: (request_id, chat_message_id) and comment_id.
+constexpr const char* sql_link_comment =
+  "INSERT INTO jira_comment_links (request_id, chat_message_id, comment_id, direction, at) "
+  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+constexpr const char* sql_comment_by_chat =
+  "SELECT request_id, chat_message_id, comment_id, direction, at FROM jira_comment_links "
+  "WHERE request_id = ?1 AND chat_message_id = ?2";
+constexpr const char* sql_comment_by_id =
+  "SELECT request_id, chat_message_id, comment_id, direction, at FROM jira_comment_links WHERE comment_id = ?1";
+
+// A delivery id is refused when it is in the inbox (ON CONFLICT) or was pruned from it (seen_deliveries). The WHERE
+// clause also keeps SQLite's parser from reading ON CONFLICT as a join constraint.
+constexpr const char* sql_add_inbox =
+  "INSERT INTO inbox (delivery_id, source, body, received_at, processed_at, outcome) "
+  "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM seen_deliveries WHERE delivery_id = ?1) "
+  "ON CONFLICT (delivery_id) DO NOTHING";
+constexpr const char* sql_mark_inbox =
+  "UPDATE inbox SET processed_at = COALESCE(processed_at, ?2), "
+  "outcome = CASE WHEN processed_at IS NULL THEN ?3 ELSE outcome END WHERE seq = ?1";
+constexpr const char* sql_pending_inbox =
+  "SELECT seq, delivery_id, source, body, received_at, processed_at, outcome FROM inbox "
+  "WHERE processed_at IS NULL ORDER BY seq LIMIT ?1";
+constexpr const char* sql_inbox_by_delivery =
+  "SELECT seq, delivery_id, source, body, received_at, processed_at, outcome FROM inbox WHERE delivery_id = ?1";
+constexpr const char* sql_remember_pruned =
+  "INSERT INTO seen_deliveries (delivery_id, received_at) "
+  "SELECT delivery_id, received_at FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?1";
+constexpr const char* sql_prune_inbox = "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?1";
+
+constexpr const char* sql_set_state =
+  "INSERT INTO kv_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+constexpr const char* sql_state = "SELECT value FROM kv_state WHERE key = ?1";
+
 constexpr const char* sql_counts =
   "SELECT (SELECT COUNT(*) FROM requests), (SELECT COUNT(*) FROM requests WHERE closed = 0), "
   "(SELECT COUNT(*) FROM status_changes), (SELECT COUNT(*) FROM thread_map), (SELECT COUNT(*) FROM timers), "
   "(SELECT COUNT(*) FROM actions WHERE state = 'pending'), (SELECT COUNT(*) FROM actions WHERE state = 'done'), "
-  "(SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL), (SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL)";
+  "(SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL), (SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL), "
+  "(SELECT COUNT(*) FROM jira_ops WHERE state = 'queued'), (SELECT COUNT(*) FROM jira_ops WHERE state = 'done'), "
+  "(SELECT COUNT(*) FROM jira_ops WHERE state = 'failed'), (SELECT COUNT(*) FROM jira_links), "
+  "(SELECT COUNT(*) FROM jira_comment_links), (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL), "
+  "(SELECT COUNT(*) FROM inbox WHERE processed_at IS NOT NULL), (SELECT COUNT(*) FROM seen_deliveries)";
 
 // --- row readers -------------------------------------------------------------------------------------------------
 
@@ -230,6 +299,59 @@ outbox_event read_event(const query& q) {
   return e;
 }
 
+const char* to_text(jira_op_state x) {
+  switch (x) {
+    case jira_op_state::queued: return "queued";
+    case jira_op_state::done: return "done";
+    case jira_op_state::failed: return "failed";
+  }
+  return "queued";
+}
+
+// The CHECK constraint of jira_ops.state admits only the three names.
+jira_op_state jira_op_state_of(const std::string& x) {
+  if (x == "done")
+    return jira_op_state::done;
+  if (x == "failed")
+    return jira_op_state::failed;
+  return jira_op_state::queued;
+}
+
+jira_op read_jira_op(const query& q) {
+  jira_op op;
+  op.id = q.col_i64(0);
+  op.key = q.col_str(1);
+  op.request_id = q.col_str(2);
+  op.kind = q.col_str(3);
+  op.payload = q.col_str(4);
+  op.state = jira_op_state_of(q.col_str(5));
+  op.attempts = static_cast<std::int32_t>(q.col_i64(6));
+  op.created_at = q.col_i64(7);
+  op.next_attempt_at = q.col_i64(8);
+  op.result = q.col_opt_str(9);
+  op.last_error = q.col_opt_str(10);
+  op.finished_at = q.col_opt_i64(11);
+  return op;
+}
+
+jira_link read_jira_link(const query& q) {
+  return jira_link{q.col_str(0), q.col_str(1), q.col_str(2), q.col_str(3), q.col_str(4), q.col_i64(5)};
+}
+
+jira_comment_link read_comment_link(const query& q) {
+  return jira_comment_link{q.col_str(0), q.col_str(1), q.col_str(2), q.col_str(3), q.col_i64(4)};
+}
+
+inbox_delivery read_inbox(const query& q) {
+  return inbox_delivery{q.col_i64(0), q.col_str(1),       q.col_str(2),      q.col_str(3),
+                        q.col_i64(4), q.col_opt_i64(5), q.col_opt_str(6)};
+}
+
+// A LIMIT value: SQLite takes a signed 64-bit integer.
+std::int64_t sql_limit(std::size_t n) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(n, INT64_MAX));
+}
+
 // Collects every row of `q` through `read`.
 template <class Read>
 auto collect(query& q, Read read) -> result<std::vector<decltype(read(q))>> {
@@ -273,6 +395,14 @@ public:
   result<void> release(const std::string& key) override;
   result<std::int64_t> enqueue_event(const outbox_event& e) override;
   result<void> mark_event_sent(const std::string& id, millis at) override;
+  result<bool> enqueue_jira_op(const jira_op& op) override;
+  result<void> update_jira_op(const jira_op& op) override;
+  result<void> set_jira_link(const jira_link& l) override;
+  result<bool> link_jira_comment(const jira_comment_link& l) override;
+  result<bool> add_inbox(const inbox_delivery& d) override;
+  result<void> mark_inbox_processed(std::int64_t seq, millis at, const std::string& outcome) override;
+  result<std::size_t> prune_inbox(millis older_than) override;
+  result<void> set_state(const std::string& key, const std::string& value) override;
   result<void> commit() override;
   void rollback() override;
 
@@ -400,9 +530,8 @@ public:
   }
 
   result<std::vector<outbox_event>> pending_events(std::size_t limit) override {
-    auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
     return read(sql_pending_events, "read pending events",
-                [&](query& q) { return collect(q.i64(n), read_event); });
+                [&](query& q) { return collect(q.i64(sql_limit(limit)), read_event); });
   }
 
   result<std::vector<outbox_event>> pending_events_of(const std::string& request_id) override {
@@ -410,13 +539,64 @@ public:
                 [&](query& q) { return collect(q.text(request_id), read_event); });
   }
 
+  result<std::vector<jira_op>> queued_jira_ops(std::size_t limit) override {
+    return read(sql_queued_jira_ops, "read queued jira ops",
+                [&](query& q) { return collect(q.i64(sql_limit(limit)), read_jira_op); });
+  }
+
+  result<std::optional<jira_op>> jira_op_by_key(const std::string& key) override {
+    return read(sql_jira_op_by_key, "read jira op", [&](query& q) { return first(q.text(key), read_jira_op); });
+  }
+
+  result<std::vector<jira_op>> jira_ops_of(const std::string& request_id) override {
+    return read(sql_jira_ops_of, "read jira ops of request",
+                [&](query& q) { return collect(q.text(request_id), read_jira_op); });
+  }
+
+  result<std::optional<jira_link>> jira_link_of(const std::string& request_id) override {
+    return read(sql_jira_link_of, "read jira link",
+                [&](query& q) { return first(q.text(request_id), read_jira_link); });
+  }
+
+  result<std::optional<jira_link>> jira_link_by_issue(const std::string& issue_key_or_id) override {
+    return read(sql_jira_link_by_issue, "read jira link by issue",
+                [&](query& q) { return first(q.text(issue_key_or_id), read_jira_link); });
+  }
+
+  result<std::optional<jira_comment_link>> jira_comment_by_chat(const std::string& request_id,
+                                                                const std::string& chat_message_id) override {
+    return read(sql_comment_by_chat, "read jira comment link by chat message",
+                [&](query& q) { return first(q.text(request_id).text(chat_message_id), read_comment_link); });
+  }
+
+  result<std::optional<jira_comment_link>> jira_comment_by_id(const std::string& comment_id) override {
+    return read(sql_comment_by_id, "read jira comment link",
+                [&](query& q) { return first(q.text(comment_id), read_comment_link); });
+  }
+
+  result<std::vector<inbox_delivery>> pending_inbox(std::size_t limit) override {
+    return read(sql_pending_inbox, "read pending inbox",
+                [&](query& q) { return collect(q.i64(sql_limit(limit)), read_inbox); });
+  }
+
+  result<std::optional<inbox_delivery>> inbox_by_delivery(const std::string& delivery_id) override {
+    return read(sql_inbox_by_delivery, "read inbox delivery",
+                [&](query& q) { return first(q.text(delivery_id), read_inbox); });
+  }
+
+  result<std::optional<std::string>> state(const std::string& key) override {
+    return read(sql_state, "read state",
+                [&](query& q) { return first(q.text(key), [](const query& r) { return r.col_str(0); }); });
+  }
+
   result<store_counts> counts() override {
     return read(sql_counts, "count rows", [&](query& q) -> result<store_counts> {
       auto row = q.step();
       if (!row)
         return row.err();
-      return store_counts{q.col_i64(0), q.col_i64(1), q.col_i64(2), q.col_i64(3), q.col_i64(4),
-                          q.col_i64(5), q.col_i64(6), q.col_i64(7), q.col_i64(8)};
+      return store_counts{q.col_i64(0),  q.col_i64(1),  q.col_i64(2),  q.col_i64(3),  q.col_i64(4),  q.col_i64(5),
+                          q.col_i64(6),  q.col_i64(7),  q.col_i64(8),  q.col_i64(9),  q.col_i64(10), q.col_i64(11),
+                          q.col_i64(12), q.col_i64(13), q.col_i64(14), q.col_i64(15), q.col_i64(16)};
     });
   }
 
@@ -624,6 +804,95 @@ result<void> sqlite_transaction::mark_event_sent(const std::string& id, millis a
       return error{errc::not_found, "mark event sent: no such event"};
     return {};
   }));
+}
+
+result<bool> sqlite_transaction::enqueue_jira_op(const jira_op& op) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_enqueue_jira_op, "enqueue jira op", [&](query& q) -> result<bool> {
+    q.text(op.key).text(op.request_id).text(op.kind).blob(op.payload).text(std::string{to_text(op.state)});
+    q.i64(std::int64_t{op.attempts}).i64(op.created_at).i64(op.next_attempt_at).text(op.result).blob(op.last_error);
+    q.i64(op.finished_at);
+    if (auto ok = q.run(); !ok)
+      return ok.err();
+    return q.changes() > 0;
+  }));
+}
+
+result<void> sqlite_transaction::update_jira_op(const jira_op& op) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_update_jira_op, "update jira op", [&](query& q) -> result<void> {
+    q.i64(op.id).text(std::string{to_text(op.state)}).i64(std::int64_t{op.attempts}).i64(op.next_attempt_at);
+    q.text(op.result).blob(op.last_error).i64(op.finished_at);
+    if (auto ok = q.run(); !ok)
+      return ok;
+    if (q.changes() == 0)
+      return error{errc::not_found, "update jira op: no such op"};
+    return {};
+  }));
+}
+
+result<void> sqlite_transaction::set_jira_link(const jira_link& l) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_set_jira_link, "set jira link", [&](query& q) {
+    return q.text(l.request_id).text(l.issue_key).text(l.issue_id).text(l.url).text(l.project).i64(l.linked_at).run();
+  }));
+}
+
+result<bool> sqlite_transaction::link_jira_comment(const jira_comment_link& l) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_link_comment, "link jira comment", [&](query& q) -> result<bool> {
+    if (auto ok = q.text(l.request_id).text(l.chat_message_id).text(l.comment_id).text(l.direction).i64(l.at).run();
+        !ok)
+      return ok.err();
+    return q.changes() > 0;
+  }));
+}
+
+result<bool> sqlite_transaction::add_inbox(const inbox_delivery& d) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_add_inbox, "add inbox delivery", [&](query& q) -> result<bool> {
+    q.text(d.delivery_id).text(d.source).blob(d.body).i64(d.received_at).i64(d.processed_at).blob(d.outcome);
+    if (auto ok = q.run(); !ok)
+      return ok.err();
+    return q.changes() > 0;
+  }));
+}
+
+result<void> sqlite_transaction::mark_inbox_processed(std::int64_t seq, millis at, const std::string& outcome) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_mark_inbox, "mark inbox processed", [&](query& q) -> result<void> {
+    if (auto ok = q.i64(seq).i64(at).blob(outcome).run(); !ok)
+      return ok;
+    if (q.changes() == 0)
+      return error{errc::not_found, "mark inbox processed: no such delivery"};
+    return {};
+  }));
+}
+
+result<std::size_t> sqlite_transaction::prune_inbox(millis older_than) {
+  if (auto b = blocked())
+    return *b;
+  // Remember the ids first: the delete then leaves nothing a late duplicate could slip past.
+  auto kept = st_.with(sql_remember_pruned, "prune inbox", [&](query& q) { return q.i64(older_than).run(); });
+  if (!kept)
+    return track(result<std::size_t>{kept.err()});
+  return track(st_.with(sql_prune_inbox, "prune inbox", [&](query& q) -> result<std::size_t> {
+    if (auto ok = q.i64(older_than).run(); !ok)
+      return ok.err();
+    return static_cast<std::size_t>(q.changes());
+  }));
+}
+
+result<void> sqlite_transaction::set_state(const std::string& key, const std::string& value) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_set_state, "set state", [&](query& q) { return q.text(key).blob(value).run(); }));
 }
 
 result<void> sqlite_transaction::commit() {

@@ -15,6 +15,18 @@
 //      derived from the key) before deciding.
 //   2. After the remote side confirmed: complete(key, remote id) in a transaction (or release(key) when the action
 //      is known not to have happened, so that the next claim is fresh again).
+//
+// Jira mirror (the Jira side is slower and flakier, so its actions go through a durable queue instead):
+//   - Outbox: enqueue_jira_op(op) in the transaction of the state change that asks for it; a replayed change enqueues
+//     the same key again, which is a no-op. The worker takes queued_jira_ops(), and for each one first commits
+//     update_jira_op with attempts + 1, then calls Jira, then commits the outcome (done + result, failed + error,
+//     or queued with a later next_attempt_at). An op found queued with attempts > 0 after a crash may have reached
+//     Jira: reconcile (e.g. search for the issue by a property derived from the key) before calling again.
+//   - Inbox: add_inbox(delivery) commits a webhook call or poll hit before it is acknowledged/processed; a repeated
+//     delivery id is refused (false), also after prune_inbox dropped the row. Process pending_inbox() in seq order
+//     and mark_inbox_processed each row in the transaction of the changes it caused.
+//   - Links: set_jira_link maps a request to its issue, link_jira_comment a chat message to a comment, so that
+//     neither side is mirrored twice.
 
 #include <memory>
 #include <optional>
@@ -66,6 +78,36 @@ public:
   /// Marks the outbox event `id` sent at `at`; errc::not_found for an unknown id. Marking twice keeps the first time.
   virtual result<void> mark_event_sent(const std::string& id, millis at) = 0;
 
+  /// Adds `op` to the Jira outbox (storage assigns `id`, the global order); true when inserted, false when an op with
+  /// the same key exists already (nothing changes, so replaying a state change is harmless).
+  virtual result<bool> enqueue_jira_op(const jira_op& op) = 0;
+
+  /// Sets state, attempts, next_attempt_at, result, last_error and finished_at of the op `op.id` (the other fields
+  /// never change); errc::not_found for an unknown id.
+  virtual result<void> update_jira_op(const jira_op& op) = 0;
+
+  /// Inserts or replaces the Jira link of `l.request_id`; errc::constraint when another request has the issue key.
+  virtual result<void> set_jira_link(const jira_link& l) = 0;
+
+  /// Links a chat message to a Jira comment; true when inserted, false when (request id, chat message id) or the
+  /// comment id is linked already (the existing link is kept).
+  virtual result<bool> link_jira_comment(const jira_comment_link& l) = 0;
+
+  /// Adds a delivery to the inbox (storage assigns `seq`, the arrival order); true when inserted, false when the
+  /// delivery id was added before, also when that row was pruned since (nothing changes).
+  virtual result<bool> add_inbox(const inbox_delivery& d) = 0;
+
+  /// Marks inbox row `seq` processed at `at` with `outcome`; errc::not_found for an unknown (or pruned) seq. Marking
+  /// twice keeps the first time and outcome.
+  virtual result<void> mark_inbox_processed(std::int64_t seq, millis at, const std::string& outcome) = 0;
+
+  /// Deletes the processed inbox rows with processed_at before `older_than` and returns how many; their delivery ids
+  /// stay remembered, so add_inbox still refuses a late duplicate. Pending rows are never pruned.
+  virtual result<std::size_t> prune_inbox(millis older_than) = 0;
+
+  /// Sets the small key/value `key` (e.g. the JQL poll watermark of a project), replacing the previous value.
+  virtual result<void> set_state(const std::string& key, const std::string& value) = 0;
+
   /// Makes every staged write durable, or none of them; the transaction is finished either way.
   virtual result<void> commit() = 0;
 
@@ -116,6 +158,37 @@ public:
 
   /// The unsent outbox events of one request in per-request order.
   virtual result<std::vector<outbox_event>> pending_events_of(const std::string& request_id) = 0;
+
+  /// Up to `limit` queued Jira ops in enqueue order (by id), whatever their next_attempt_at.
+  virtual result<std::vector<jira_op>> queued_jira_ops(std::size_t limit) = 0;
+
+  /// The Jira op with idempotency key `key`, if any.
+  virtual result<std::optional<jira_op>> jira_op_by_key(const std::string& key) = 0;
+
+  /// Every Jira op of a request, in any state, in enqueue order.
+  virtual result<std::vector<jira_op>> jira_ops_of(const std::string& request_id) = 0;
+
+  /// The Jira link of a request, if any.
+  virtual result<std::optional<jira_link>> jira_link_of(const std::string& request_id) = 0;
+
+  /// The Jira link whose issue key or issue id is `issue_key_or_id`, if any; a key match wins over an id match.
+  virtual result<std::optional<jira_link>> jira_link_by_issue(const std::string& issue_key_or_id) = 0;
+
+  /// The comment link of a chat message of a request, if any.
+  virtual result<std::optional<jira_comment_link>> jira_comment_by_chat(const std::string& request_id,
+                                                                        const std::string& chat_message_id) = 0;
+
+  /// The comment link of Jira comment `comment_id`, if any.
+  virtual result<std::optional<jira_comment_link>> jira_comment_by_id(const std::string& comment_id) = 0;
+
+  /// Up to `limit` unprocessed inbox deliveries in arrival order (by seq).
+  virtual result<std::vector<inbox_delivery>> pending_inbox(std::size_t limit) = 0;
+
+  /// The inbox row of `delivery_id`, processed or not, if it is still kept (a pruned row is gone, its id remembered).
+  virtual result<std::optional<inbox_delivery>> inbox_by_delivery(const std::string& delivery_id) = 0;
+
+  /// The value of the small key/value `key`, if set.
+  virtual result<std::optional<std::string>> state(const std::string& key) = 0;
 
   /// Row counts.
   virtual result<store_counts> counts() = 0;

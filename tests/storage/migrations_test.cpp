@@ -93,14 +93,17 @@ TEST_F(migrations_test, reopen_is_idempotent) {
             static_cast<std::int64_t>(sqlite_migrations().size()));
 }
 
-TEST_F(migrations_test, current_schema_is_version_2_with_lifecycle) {
+TEST_F(migrations_test, current_schema_is_version_3_with_lifecycle_and_jira_tables) {
   auto list = sqlite_migrations();
-  ASSERT_EQ(list.size(), 2u);
+  ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0].name, "initial schema");
   EXPECT_EQ(list[1].name, "request lifecycle state");
+  EXPECT_EQ(list[2].name, "jira mirror");
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(*st->schema_version(), 2);
+  EXPECT_EQ(*st->schema_version(), 3);
+  for (auto name : {"jira_ops", "jira_links", "jira_comment_links", "inbox", "seen_deliveries", "kv_state"})
+    EXPECT_EQ(table_count(db_path(), name), 1) << name;
   EXPECT_EQ(raw_value(db_path(), "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = 'lifecycle' "
                                  "AND type = 'BLOB' AND \"notnull\" = 0"),
             1);
@@ -123,13 +126,14 @@ TEST_F(migrations_test, version_1_database_upgrades_and_keeps_its_rows) {
   ASSERT_TRUE(checked);
   auto pending = checked->pending_migrations();
   DD_ASSERT_OK(pending);
-  ASSERT_EQ(pending->size(), 1u);
+  ASSERT_EQ(pending->size(), 2u);
   EXPECT_EQ((*pending)[0], (migration_info{2, "request lifecycle state"}));
+  EXPECT_EQ((*pending)[1], (migration_info{3, "jira mirror"}));
   checked.reset();
 
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(*st->schema_version(), 2);
+  EXPECT_EQ(*st->schema_version(), 3);
   auto got = st->request_by_thread("root-old");
   DD_ASSERT_OK(got);
   ASSERT_TRUE(got->has_value());
