@@ -2,6 +2,8 @@
 // Results of the typed REST clients (rocketchat_rest, oncall_client): a value or an api_error saying what went wrong
 // in terms a caller can act on (retry later, fix credentials, fall back to a backup on-duty, ...).
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,8 +32,11 @@ struct api_error {
   unsigned status = 0;          // HTTP status, 0 without an answer
   http_failure failure = http_failure::none;
   std::string error;            // Rocket.Chat `error`, OnCall `detail`, transport or parse detail
-  std::string error_type;       // Rocket.Chat `errorType`
+  std::string error_type;       // Rocket.Chat `errorType`; Jira: the rejected field ids (jira::rejected_fields)
   unsigned attempts = 0;
+  /// On 429 and 503 answers with `Retry-After` or `X-RateLimit-Reset`: the wait the server asked for
+  /// (io::rate_limit_wait with the default retry_policy: capped at 60 s, an unreadable value counts as 1 s).
+  std::optional<std::chrono::milliseconds> retry_after;
 };
 
 template <class T>

@@ -65,6 +65,8 @@ bool classify_http_failure(const http_result& r, api_error& out) {
     out.code = api_errc::server;
   else
     out.code = api_errc::rejected;
+  if ((s == 429 || s == 503) && (r.response.header("retry-after") || r.response.header("x-ratelimit-reset")))
+    out.retry_after = rate_limit_wait(retry_policy{}, r.response);
   return true;
 }
 

@@ -101,6 +101,8 @@ public:
     rocketchat = j.value("rocketchat", "");
     oncall = j.value("oncall", "");
     control = j.value("control", "");
+    jira_dc = j.value("jira-dc", "");
+    jira_cloud = j.value("jira-cloud", "");
     return !rocketchat.empty() && !oncall.empty() && !control.empty();
   }
 
@@ -115,6 +117,7 @@ public:
   }
 
   std::string rocketchat, oncall, control;
+  std::string jira_dc, jira_cloud;
 
 private:
   pid_t pid_ = -1;
