@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Conformance run: checks dutydesk-sim against the products' official clients and OpenAPI specs.
-#   conformance/run.sh <path-to-dutydesk-sim>
+#   conformance/run.sh <path-to-dutydesk-sim> [<path-to-io_tests>]
 # Starts the simulator (demo seed, fixed loopback ports 13000-13099) and two Prism mocks (14010: Jira v3 spec,
 # 14011: Jira v2 spec), waits for readiness, runs node's built-in test runner, stops everything it started (by PID)
-# and exits non-zero on any failure. Runnable repeatedly, from any cwd.
+# and exits non-zero on any failure. Runnable repeatedly, from any cwd. With the io_tests binary it also runs
+# dutydesk's own Jira client against the v3 Prism (`io_tests --gtest_filter='JiraPrism*'`, DUTYDESK_PRISM_V3).
 # Environment: CONFORMANCE_FILES="test/a.test.mjs ..." runs a subset; KEEP_LOGS=1 keeps the log dir.
 set -euo pipefail
 
@@ -18,12 +19,17 @@ fi
 [[ -n "${SPEC_DIR:-}" ]] || { echo "run.sh: Atlassian's specs not found (set SPEC_DIR)" >&2; exit 2; }
 SEED="${SEED:-$REPO_DIR/sim/seed/demo.json}"
 
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 <path-to-dutydesk-sim>" >&2
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+  echo "usage: $0 <path-to-dutydesk-sim> [<path-to-io_tests>]" >&2
   exit 2
 fi
 SIM_BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 [[ -x "$SIM_BIN" ]] || { echo "run.sh: $SIM_BIN is not an executable" >&2; exit 2; }
+IO_TESTS=""
+if [[ $# -eq 2 ]]; then
+  IO_TESTS="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+  [[ -x "$IO_TESTS" ]] || { echo "run.sh: $IO_TESTS is not an executable" >&2; exit 2; }
+fi
 
 START_TS=$(date +%s)
 LOG_DIR="$(mktemp -d /tmp/dutydesk-conformance.XXXXXX)"
@@ -128,8 +134,30 @@ set -e
 grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$LOG_DIR/tests.tap" || echo "# fail unknown (no TAP summary)"
 
 kill -0 "$SIM_PID" 2>/dev/null || { echo "run.sh: dutydesk-sim died during the run" >&2; tail -n 30 "$LOG_DIR/sim.err" >&2; TEST_RC=1; }
+
+# --- dutydesk's own Jira client against the v3 spec (after the node suite, so Prism is not shared) ---
+PRISM_RC=0
+if [[ -n "$IO_TESTS" ]]; then
+  echo "run.sh: dutydesk's Jira client against Prism (v3): $IO_TESTS --gtest_filter='JiraPrism*'"
+  set +e
+  DUTYDESK_PRISM_V3=http://127.0.0.1:14010 timeout 300 "$IO_TESTS" --gtest_filter='JiraPrism*' 2>&1 \
+    | tee "$LOG_DIR/jira-prism.out"
+  PRISM_RC=${PIPESTATUS[0]}
+  set -e
+  # A binary without these tests, or one that skipped them, proves nothing.
+  if [[ $PRISM_RC -eq 0 ]] && { ! grep -qE '^\[  PASSED  \] [1-9]' "$LOG_DIR/jira-prism.out" ||
+                                 grep -q '^\[  SKIPPED \]' "$LOG_DIR/jira-prism.out"; }; then
+    echo "run.sh: no JiraPrism test ran (or one was skipped)" >&2
+    PRISM_RC=1
+  fi
+fi
+
 if [[ $TEST_RC -ne 0 ]]; then
   echo "run.sh: FAILED (node --test exit $TEST_RC)" >&2
   exit "$TEST_RC"
+fi
+if [[ $PRISM_RC -ne 0 ]]; then
+  echo "run.sh: FAILED (JiraPrism io_tests exit $PRISM_RC)" >&2
+  exit "$PRISM_RC"
 fi
 echo "run.sh: all conformance tests passed"

@@ -148,7 +148,7 @@ std::optional<std::string> value_text(const json& v) {
   }
   if (str(v, "type") == "doc")
     return jira::adf_to_text(v);
-  for (const char* k : {"value", "name", "displayName", "key", "id"})
+  for (const char* k : {"value", "displayName", "name", "key", "id"})
     if (auto s = str(v, k); !s.empty())
       return s;
   return v.dump();
@@ -468,10 +468,11 @@ void jira_client::search(const std::string& jql, const std::vector<std::string>&
                          callback<std::vector<jira::issue>> cb, std::size_t max_results) {
   auto all = with_issue_fields(fields);
   bool cloud = flavor_ == jira::flavor::cloud;
-  auto request = [this, jql, all, cloud](std::size_t start, const std::string& token,
-                                         callback<page<jira::issue>> on_page) {
-    // Cloud allows at most 100 issues per page when fields are requested.
-    json body{{"jql", jql}, {"maxResults", cloud ? 100 : 50}, {"fields", all}};
+  // Cloud allows at most 100 issues per page when fields are requested.
+  auto page_size = std::min<std::size_t>(cloud ? 100 : 50, std::max<std::size_t>(max_results, 1));
+  auto request = [this, jql, all, cloud, page_size](std::size_t start, const std::string& token,
+                                                    callback<page<jira::issue>> on_page) {
+    json body{{"jql", jql}, {"maxResults", page_size}, {"fields", all}};
     if (cloud && !token.empty())
       body["nextPageToken"] = token;
     if (!cloud)

@@ -13,7 +13,8 @@
 // its `errors` object joined by ',' (read them with rejected_fields()); a body that is not JSON (Data Center's HTML
 // 401) leaves them empty, and `error` then names Data Center's `X-Seraph-LoginReason` when it was sent.
 //
-// The http_client must outlive the calls in flight; call on the io_context thread.
+// The jira_client and its http_client must outlive the calls in flight (paged calls come back to the client for
+// the next page); call on the io_context thread.
 
 #include <chrono>
 #include <cstdint>

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "tests/io/sim_fixture.hpp"
 
@@ -195,6 +196,42 @@ TEST_P(JiraSimTest, CreateThenFindByRequestLabelExactlyOnce) {
   ASSERT_TRUE(got.ok()) << io::describe(got.error());
   EXPECT_EQ(got->key, created->key);
   EXPECT_EQ(got->field_values.at(service), "pipeline");
+}
+
+TEST_P(JiraSimTest, SearchPagesThroughAllResults) {
+  // One more issue than a page holds (Data Center pages of 50 by startAt, Cloud pages of 100 by nextPageToken).
+  std::size_t n = cloud() ? 101 : 51;
+  std::size_t created = 0;
+  std::function<void()> next = [&] {
+    io::jira::issue_draft d;
+    d.request_id = "bulk-" + std::to_string(created);
+    d.project_key = "DBA";
+    d.issue_type = "Task";
+    d.summary = "bulk " + std::to_string(created);
+    d.requester = "alice";
+    d.extra_fields["labels"] = {"bulk"};
+    client->create_issue(io::jira::create_issue_body(GetParam(), d), [&](auto r) {
+      EXPECT_TRUE(r.ok()) << (r.ok() ? "" : io::describe(r.error()));
+      if (++created < n)
+        next();
+    });
+  };
+  next();
+  ASSERT_TRUE(test::run_until(ioc, [&] { return created == n; }, std::chrono::milliseconds(30000)));
+  auto all = call<std::vector<io::jira::issue>>(
+      [&](auto cb) { client->search("project = DBA AND labels = bulk ORDER BY key ASC", {}, cb); });
+  ASSERT_TRUE(all.ok()) << io::describe(all.error());
+  ASSERT_EQ(all->size(), n);
+  std::set<std::string> summaries, expected;
+  for (std::size_t i = 0; i < n; ++i) {
+    summaries.insert(all.value()[i].summary);
+    expected.insert("bulk " + std::to_string(i));
+  }
+  EXPECT_EQ(summaries, expected); // every issue once: no page skipped or repeated
+  auto some = call<std::vector<io::jira::issue>>(
+      [&](auto cb) { client->search("project = DBA AND labels = bulk ORDER BY key ASC", {}, cb, n - 1); });
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(some->size(), n - 1);
 }
 
 TEST_P(JiraSimTest, CommentWithPropertyListedAndEdited) {
