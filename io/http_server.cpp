@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <exception>
 #include <map>
 
 #include <boost/asio/io_context.hpp>
@@ -55,14 +54,13 @@ namespace detail {
 class http_server_session;
 
 struct http_server_impl : std::enable_shared_from_this<http_server_impl> {
-  http_server_impl(net::io_context& ctx, http_server_options o)
-    : ioc(ctx), options(std::move(o)), acceptor(ctx), retry_timer(ctx) {}
+  http_server_impl(net::io_context& ioc, http_server_options o)
+    : options(std::move(o)), acceptor(ioc), retry_timer(ioc) {}
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
   void count_status(unsigned status);
 
-  net::io_context& ioc;
   http_server_options options;
   tcp::acceptor acceptor;
   net::steady_timer retry_timer;
@@ -115,11 +113,10 @@ private:
   }
 
   void on_header(beast::error_code ec, std::size_t) {
+    // A Content-Length over body_limit already fails here (Beast checks it when the header is complete), so an
+    // oversized body is refused before any of it is read.
     if (ec)
       return on_read_error(ec);
-    // Beast already refuses a Content-Length over body_limit while parsing the header; this keeps the rule explicit.
-    if (auto len = parser_->content_length(); len && *len > options().max_body_bytes)
-      return on_read_error(http::error::body_limit);
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, parser_->get().version());
       return http::async_write(stream_, *continue_,
@@ -207,9 +204,6 @@ private:
     };
     try {
       handler(std::move(r), std::move(answer));
-    } catch (const std::exception&) {
-      ++server_->stats.handler_errors;
-      on_answer(generation, plain(500, "internal error\n"));
     } catch (...) {
       ++server_->stats.handler_errors;
       on_answer(generation, plain(500, "internal error\n"));
@@ -224,9 +218,7 @@ private:
   }
 
   void reject(unsigned status, std::string text) {
-    version_ = parser_ ? parser_->get().version() : 11;
-    if (version_ != 10)
-      version_ = 11;
+    version_ = parser_->get().version() == 10 ? 10 : 11; // what was parsed of the request line, if anything
     write(plain(status, std::move(text)), false);
   }
 
@@ -328,7 +320,6 @@ void http_server_impl::on_accept(beast::error_code ec, tcp::socket socket) {
 
 void http_server_impl::count_status(unsigned status) {
   switch (status / 100) {
-    case 1: ++stats.status_1xx; break;
     case 2: ++stats.status_2xx; break;
     case 3: ++stats.status_3xx; break;
     case 4: ++stats.status_4xx; break;

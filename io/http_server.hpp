@@ -53,7 +53,7 @@ struct http_server_request {
 
 /// An answer; Content-Length, Connection and Server are set by the server.
 struct http_server_response {
-  unsigned status = 200;
+  unsigned status = 200; // 200..599; anything else is answered 500
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers; // extra headers
@@ -64,8 +64,7 @@ struct http_server_stats {
   std::uint64_t connections = 0;          // connections accepted and served
   std::uint64_t rejected_connections = 0; // closed at accept because max_connections were open
   std::uint64_t requests = 0;             // answers started, whatever their status
-  std::uint64_t status_1xx = 0;           // final answers by status class (100 Continue is not counted)
-  std::uint64_t status_2xx = 0;
+  std::uint64_t status_2xx = 0;           // answers by status class (100 Continue is not counted)
   std::uint64_t status_3xx = 0;
   std::uint64_t status_4xx = 0;
   std::uint64_t status_5xx = 0;
