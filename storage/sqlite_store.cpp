@@ -195,6 +195,8 @@ constexpr const char* sql_jira_ops_of =
 
 #undef DUTYDESK_JIRA_OP_COLS
 
+// An issue belongs to one request at a time: linking it elsewhere (a moved request) takes it from the other one.
+constexpr const char* sql_unlink_issue = "DELETE FROM jira_links WHERE issue_key = ?1 AND request_id <> ?2";
 constexpr const char* sql_set_jira_link =
   "INSERT INTO jira_links (request_id, issue_key, issue_id, url, project, linked_at) "
   "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -836,6 +838,11 @@ result<void> sqlite_transaction::update_jira_op(const jira_op& op) {
 result<void> sqlite_transaction::set_jira_link(const jira_link& l) {
   if (auto b = blocked())
     return *b;
+  if (auto ok = track(st_.with(sql_unlink_issue, "move jira link", [&](query& q) {
+        return q.text(l.issue_key).text(l.request_id).run();
+      }));
+      !ok)
+    return ok;
   return track(st_.with(sql_set_jira_link, "set jira link", [&](query& q) {
     return q.text(l.request_id).text(l.issue_key).text(l.issue_id).text(l.url).text(l.project).i64(l.linked_at).run();
   }));

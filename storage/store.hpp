@@ -86,7 +86,9 @@ public:
   /// never change); errc::not_found for an unknown id.
   virtual result<void> update_jira_op(const jira_op& op) = 0;
 
-  /// Inserts or replaces the Jira link of `l.request_id`; errc::constraint when another request has the issue key.
+  /// Inserts or replaces the Jira link of `l.request_id`. An issue belongs to one request at a time: another
+  /// request's link to the same issue key is removed (a request moved to another channel keeps its issue).
+  /// errc::constraint when the request does not exist.
   virtual result<void> set_jira_link(const jira_link& l) = 0;
 
   /// Links a chat message to a Jira comment; true when inserted, false when (request id, chat message id) or the

@@ -203,10 +203,14 @@ TEST_F(jira_store_test, jira_link_upsert_and_lookup_by_key_or_id) {
   EXPECT_EQ(st->jira_link_by_issue("10001")->value(), moved);
   EXPECT_EQ(st->counts()->jira_links, 2);
 
-  // An issue key belongs to one request.
-  jira_link stolen{"r3", "SUP-2", "10002", "u", "SUP", 400};
-  expect_write_error(*st, errc::constraint, [&](transaction& t) { return t.set_jira_link(stolen); });
-  EXPECT_FALSE(st->jira_link_of("r3")->has_value());
+  // An issue belongs to one request at a time: linking it to another request moves the link there (a request moved
+  // to another channel keeps its issue).
+  jira_link taken{"r3", "SUP-2", "10002", "u", "SUP", 400};
+  in_txn(*st, [&](transaction& t) { DD_ASSERT_OK(t.set_jira_link(taken)); });
+  EXPECT_EQ(st->jira_link_by_issue("SUP-2")->value(), taken);
+  EXPECT_EQ(st->jira_link_of("r3")->value(), taken);
+  EXPECT_FALSE(st->jira_link_of("r2")->has_value());
+  EXPECT_EQ(st->counts()->jira_links, 2);
   jira_link dangling{"nobody", "SUP-9", "10009", "u", "SUP", 1};
   expect_write_error(*st, errc::constraint, [&](transaction& t) { return t.set_jira_link(dangling); });
 
@@ -397,7 +401,7 @@ TEST_F(jira_store_test, failing_write_leaves_no_jira_rows) {
     DD_ASSERT_OK(t.set_state("jira.poll.SUP", "w1"));
     // Visible inside the transaction: the replay is refused already.
     EXPECT_EQ(*t.enqueue_jira_op(op("r1", "create", 2)), false);
-    auto clash = t.set_jira_link({"r1", "SUP-2", "10002", "u", "SUP", 2}); // injected failure: key of r2
+    auto clash = t.set_jira_link({"nobody", "SUP-9", "10009", "u", "SUP", 2}); // injected failure: no such request
     ASSERT_FALSE(clash.ok());
     EXPECT_EQ(clash.err().code, errc::constraint);
     // Poisoned: later writes report the first failure without running.
