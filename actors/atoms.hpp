@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "domain/duty_rules.hpp"
@@ -38,6 +39,10 @@ CAF_ADD_ATOM(dutydesk, dutydesk::atom, chat, "chat")
 CAF_ADD_ATOM(dutydesk, dutydesk::atom, adopt, "adopt")
 CAF_ADD_ATOM(dutydesk, dutydesk::atom, restore, "restore")
 CAF_ADD_ATOM(dutydesk, dutydesk::atom, status, "status")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, jira, "jira")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, open, "open")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, inbox, "inbox")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, tick, "tick")
 CAF_END_TYPE_ID_BLOCK(dutydesk)
 
 namespace dutydesk::actors {
@@ -89,6 +94,9 @@ struct adopt_request {
   std::string text;
   std::string permalink; // of the repost
   std::string from_room;
+  std::string jira_key{}; // the request's Jira issue, which it keeps ("" when it has none yet)
+  std::string jira_url{};
+  std::string jira_status{};
 };
 
 /// A request's whole state to write, in one transaction: the record (reminder timer and thread link derived from
@@ -96,6 +104,69 @@ struct adopt_request {
 struct persist_request {
   domain::request_record record;
   std::optional<domain::status_change> change;
+  std::vector<domain::jira_action> jira{}; // the step's Jira actions, for the outbox (same transaction)
+};
+
+/// Something Jira said about a request, for its actor (domain events of the Jira side).
+using jira_change = std::variant<domain::jira_linked, domain::jira_status_changed, domain::jira_comment_added,
+                                 domain::jira_assignee_changed, domain::jira_problem>;
+
+struct jira_update {
+  std::string request_id; // = the thread root message id
+  jira_change change;
+};
+
+/// A task created in Jira that routes to a channel: the supervisor posts it as a new request.
+struct jira_born {
+  std::string issue_key;
+  std::string issue_url;
+  std::string issue_status; // Jira status name
+  std::string reporter;     // display name
+  std::string requester;    // the reporter's chat user, "" when unknown
+  std::string summary;
+  std::string text;         // the description
+};
+
+/// Queued Jira outbox rows, by id; sent by the Jira bridge.
+struct jira_ops_query {
+  std::size_t limit = 100;
+};
+
+/// One transaction for the Jira bridge: an outbox row's new state, plus what its result established (the issue link,
+/// a comment link) and follow-up rows to enqueue (e.g. the remote link after a create).
+struct jira_op_update {
+  storage::jira_op op;
+  std::optional<storage::jira_link> link;
+  std::optional<storage::jira_comment_link> comment;
+  std::vector<storage::jira_op> enqueue;
+};
+
+/// Which request an issue (key or id) belongs to, or which issue a request has: set one of them.
+struct jira_link_query {
+  std::string request_id;
+  std::string issue;
+};
+
+struct jira_link_answer {
+  std::optional<storage::jira_link> link;
+  std::optional<domain::request_record> request;
+};
+
+/// A comment link by chat message (request id + chat message id) or by Jira comment id.
+struct jira_comment_query {
+  std::string request_id;
+  std::string chat_message_id;
+  std::string comment_id;
+};
+
+struct jira_comment_answer {
+  std::optional<storage::jira_comment_link> link;
+};
+
+/// Marks an inbox delivery processed with its outcome (e.g. "routed", "ignored: own").
+struct inbox_done {
+  std::int64_t seq = 0;
+  std::string outcome;
 };
 
 /// What claiming an idempotency key found (storage::claim_status) and the stored result of a done action.
@@ -145,6 +216,19 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::duty_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::found_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::cursor_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::channel_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_born)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_ops_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_op_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_link_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_link_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_comment_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_comment_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::inbox_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::storage::inbox_delivery)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::storage::jira_link)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dutydesk::storage::jira_op>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dutydesk::storage::inbox_delivery>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::duty_resolution)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::thread_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::domain::reaction_added)

@@ -91,6 +91,10 @@ void hold(const job_ptr& j) {
 void release(self_ptr self, const job_ptr& j) {
   if (--j->open > 0)
     return;
+  if (j->finished)
+    j->finished();
+  if (!j->cursor)
+    return;
   auto& st = self->state;
   auto it = st.in_flight.find(j->ts_ms);
   if (it != st.in_flight.end())
@@ -123,7 +127,7 @@ bool spawn_child(self_ptr self, const std::string& root, const std::string& requ
                  std::vector<domain::event> then = {}) {
   auto& st = self->state;
   request_args a{st.args.params, std::move(start), std::move(then),
-                 request_deps{st.args.chat, st.args.storage, st.args.channels, st.args.now}};
+                 request_deps{st.args.chat, st.args.storage, st.args.channels, st.args.now, st.args.jira}};
   auto h = st.args.spawn ? st.args.spawn(self->system(), std::move(a)) : spawn_request(self->system(), std::move(a));
   if (!h) {
     spdlog::error("channel {}: spawning the request actor of {} failed", st.args.room, root);
@@ -149,8 +153,9 @@ void forget(self_ptr self, const std::string& root) {
 }
 
 /// Hands `msg` to the running request of `root`; the job stays in flight until the actor answered.
-void send_forward(self_ptr self, const std::string& root, std::variant<domain::thread_reply, domain::reaction_added> msg,
-                  const job_ptr& j) {
+using forwarded = std::variant<domain::thread_reply, domain::reaction_added, jira_update>;
+
+void send_forward(self_ptr self, const std::string& root, forwarded msg, const job_ptr& j) {
   auto& st = self->state;
   auto it = st.by_root.find(root);
   if (it == st.by_root.end())
@@ -186,6 +191,8 @@ void send_forward(self_ptr self, const std::string& root, std::variant<domain::t
   };
   if (auto* tr = std::get_if<domain::thread_reply>(&msg))
     self->request(hdl, caf::infinite, atom::reply_v, *tr).then(on_value, on_error);
+  else if (auto* ju = std::get_if<jira_update>(&msg))
+    self->request(hdl, caf::infinite, atom::jira_v, *ju).then(on_value, on_error);
   else
     self->request(hdl, caf::infinite, atom::reaction_v, std::get<domain::reaction_added>(msg)).then(on_value, on_error);
 }
@@ -284,9 +291,9 @@ void new_request(self_ptr self, const chat_event& ev, const job_ptr& j) {
   open_request(self, std::move(c), pairs_of(ev), ev.updated_ms, [self, j](const caf::error&) { release(self, j); });
 }
 
-void route_reply(self_ptr self, const chat_event& ev, const job_ptr& j) {
-  auto root = *ev.msg.thread_id;
-  domain::thread_reply tr{ev.msg.id, ev.msg.author, ev.msg.text};
+/// Hands `msg` to the request of `root`: the running actor, else the stored one if it is open (restored for it). A
+/// command (`is_command`) to a moved request wakes a short-lived actor for the "moved there" note.
+void route_to(self_ptr self, const std::string& root, forwarded tr, bool is_command, const job_ptr& j) {
   auto& st = self->state;
   if (running(self, root)) {
     send_forward(self, root, tr, j);
@@ -306,14 +313,14 @@ void route_reply(self_ptr self, const chat_event& ev, const job_ptr& j) {
   st.pending_roots.insert(root);
   self->request(st.args.storage, storage_timeout, atom::find_v, root)
     .then(
-      [self, root, tr, j](found_request& found) {
+      [self, root, tr, is_command, j](found_request& found) {
         if (found.record && is_open(*found.record) && spawn_restored(self, std::move(*found.record))) {
           send_forward(self, root, tr, j);
-        } else if (found.record && domain::is_command(tr.text)) {
+        } else if (found.record && is_command) {
           // A command in the thread of a moved request: a short-lived actor answers it with the "moved there"
           // note and exits again.
           auto id = found.record->request_id;
-          spawn_child(self, root, id, domain::restored{std::move(*found.record)}, {tr});
+          spawn_child(self, root, id, domain::restored{std::move(*found.record)}, {std::get<domain::thread_reply>(tr)});
         } else {
           ++self->state.stats.ignored; // not a request's thread, or chat in a closed one
         }
@@ -325,6 +332,12 @@ void route_reply(self_ptr self, const chat_event& ev, const job_ptr& j) {
         settle(self, root);
         release(self, j);
       });
+}
+
+void route_reply(self_ptr self, const chat_event& ev, const job_ptr& j, bool edited) {
+  domain::thread_reply tr{ev.msg.id, ev.msg.author, ev.msg.text, ev.msg.author_name, edited};
+  bool command = !edited && domain::is_command(tr.text);
+  route_to(self, *ev.msg.thread_id, std::move(tr), command, j);
 }
 
 void on_chat(self_ptr self, chat_event& ev) {
@@ -359,7 +372,10 @@ void on_chat(self_ptr self, chat_event& ev) {
         new_request(self, ev, j);
       break;
     case domain::message_kind::thread_reply:
-      route_reply(self, ev, j);
+      route_reply(self, ev, j, false);
+      break;
+    case domain::message_kind::thread_edit:
+      route_reply(self, ev, j, true);
       break;
     case domain::message_kind::ignore:
       if (!is_running && !is_pending) {
@@ -474,6 +490,9 @@ channel_actor::behavior_type channel_supervisor(channel_actor::stateful_pointer<
       auto& st = self->state;
       auto rp = self->make_response_promise<bool>();
       domain::created c{root, st.args.room, root, x.requester, x.text, x.permalink, {}};
+      c.jira_key = x.jira_key; // the moved request keeps its issue (reassigned to this channel's on-duty)
+      c.jira_url = x.jira_url;
+      c.jira_status = x.jira_status;
       open_request(self, std::move(c), {}, 0, [rp](const caf::error& err) mutable {
         if (err)
           rp.deliver(err);
@@ -505,6 +524,51 @@ channel_actor::behavior_type channel_supervisor(channel_actor::stateful_pointer<
       return rp;
     },
     [self](atom::restore, const std::string& root) { restart(self, root); },
+    [self](atom::jira, jira_update& x) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      auto j = std::make_shared<channel_state::handling>();
+      j->cursor = false;
+      j->finished = [rp]() mutable { rp.deliver(true); };
+      auto root = x.request_id;
+      route_to(self, root, std::move(x), false, j);
+      release(self, j);
+      return rp;
+    },
+    [self](atom::open, jira_born& x) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<std::string>();
+      auto text = domain::render(domain::template_id::jira_request, st.args.params.lang,
+                                 std::vector<domain::template_arg>{{"key", x.issue_key},
+                                                                   {"reporter", x.reporter},
+                                                                   {"summary", x.summary},
+                                                                   {"url", x.issue_url}});
+      chat_post msg{"jira/" + x.issue_key + "/post", st.args.room, "", text, {}};
+      self->request(st.args.chat, caf::infinite, atom::post_v, std::move(msg))
+        .then(
+          [self, rp, x](posted& p) mutable {
+            auto& st = self->state;
+            auto root = p.message_id;
+            if (known(self, root)) {
+              rp.deliver(root);
+              return;
+            }
+            auto requester = x.requester.empty() ? st.args.params.bot_user : x.requester;
+            auto body = x.summary + (x.text.empty() ? "" : "\n" + x.text);
+            domain::created c{root, st.args.room, root, requester, body, p.permalink, {}};
+            c.jira_key = x.issue_key;
+            c.jira_url = x.issue_url;
+            c.jira_status = x.issue_status;
+            spdlog::info("channel {}: {} from Jira becomes request {}", st.args.room, x.issue_key, root);
+            open_request(self, std::move(c), {}, 0, [rp, root](const caf::error& err) mutable {
+              if (err)
+                rp.deliver(err);
+              else
+                rp.deliver(root);
+            });
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
     [self](atom::status) {
       auto s = self->state.stats;
       s.live_requests = self->state.by_root.size();

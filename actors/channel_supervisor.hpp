@@ -5,6 +5,10 @@
 //     a failed request must not take the supervisor down);
 //   - thread_reply: hand it to the request actor of its thread (restoring the request from storage when it is open
 //     but not running), else ignore it;
+//   - thread_edit: a new version of a thread reply, handed on like a reply (only its Jira comment follows it);
+//   - a Jira change of a request (from the Jira bridge): handed to its request actor like a thread reply; a task
+//     created in Jira: posted by the bot as a top-level message (id derived from the issue key) that becomes a new
+//     request linked to the issue;
 //   - any version of a known root: diff its reactions against the last version seen and hand each new (user, emoji)
 //     by someone other than the bot to the request actor as `reaction_added`. The first version seen after a start
 //     only sets the baseline, so a restart does not replay old reactions.
@@ -44,6 +48,7 @@ struct channel_args {
   std::shared_ptr<const channel_directory> channels;
   wall_clock now;
   request_spawner spawn; // empty: spawn_request
+  jira_bridge_actor jira{}; // handed to request actors; unset when Jira is off
 };
 
 struct channel_state {
@@ -60,12 +65,14 @@ struct channel_state {
     std::int64_t ts_ms = 0;
     std::string message_id;
     int open = 1;
+    bool cursor = true;                   // false: not a chat message (a Jira change); the cursor ignores it
+    std::function<void()> finished = {};  // called once every part is done
   };
   /// A message handed to a request actor and not answered yet; replayed to the restarted actor if it fails.
   struct forward {
     std::string root;
     caf::actor_addr to;
-    std::variant<domain::thread_reply, domain::reaction_added> msg;
+    std::variant<domain::thread_reply, domain::reaction_added, jira_update> msg;
     std::shared_ptr<handling> job;
   };
   std::map<std::string, live_request> by_root;             // thread root message id -> running request

@@ -57,7 +57,27 @@ using storage_actor = caf::typed_actor<
   /// Moves a room's cursor forward; sent by channel supervisors.
   caf::replies_to<atom::cursor, cursor_update>::with<bool>,
   /// Every room cursor; sent at start to size the backfill.
-  caf::replies_to<atom::cursors>::with<std::vector<storage::room_cursor>>>;
+  caf::replies_to<atom::cursors>::with<std::vector<storage::room_cursor>>,
+  /// The queued Jira outbox rows, oldest first; sent by the Jira bridge.
+  caf::replies_to<atom::jira, jira_ops_query>::with<std::vector<storage::jira_op>>,
+  /// Writes an outbox row's new state with what it established, in one transaction; sent by the Jira bridge.
+  caf::replies_to<atom::jira, jira_op_update>::with<bool>,
+  /// The issue link of a request, or the request of an issue; sent by the Jira bridge.
+  caf::replies_to<atom::jira, jira_link_query>::with<jira_link_answer>,
+  /// Links a request to an issue (a task created in Jira, posted as a request); sent by the Jira bridge.
+  caf::replies_to<atom::jira, storage::jira_link>::with<bool>,
+  /// A comment link; sent by the Jira bridge.
+  caf::replies_to<atom::jira, jira_comment_query>::with<jira_comment_answer>,
+  /// Stores a webhook delivery (or poll result) in the inbox; false when its id was seen before. Sent by the webhook
+  /// endpoint before it answers Jira.
+  caf::replies_to<atom::inbox, storage::inbox_delivery>::with<bool>,
+  /// Unprocessed inbox rows, oldest first (at most `limit`); sent by the Jira bridge.
+  caf::replies_to<atom::inbox, std::size_t>::with<std::vector<storage::inbox_delivery>>,
+  /// Marks an inbox row processed; sent by the Jira bridge.
+  caf::replies_to<atom::inbox, inbox_done>::with<bool>,
+  /// A small durable value (e.g. a JQL poll watermark): get ("" when unset) and set.
+  caf::replies_to<atom::get, std::string>::with<std::string>,
+  caf::replies_to<atom::save, std::string, std::string>::with<bool>>;
 
 /// One request (actors/request_actor). The start event (created or restored) comes with the spawn arguments.
 using request_actor = caf::typed_actor<
@@ -69,7 +89,9 @@ using request_actor = caf::typed_actor<
   /// The reminder timer of an epoch fired; sent by the actor to itself (delayed_send).
   caf::reacts_to<atom::remind, std::uint64_t>,
   /// The current state, once every queued event is handled; sent by tests and reports.
-  caf::replies_to<atom::get>::with<domain::request_record>>;
+  caf::replies_to<atom::get>::with<domain::request_record>,
+  /// Something Jira said about the request; answers once handled and persisted. Sent by the channel supervisor.
+  caf::replies_to<atom::jira, jira_update>::with<bool>>;
 
 /// One support channel (actors/channel_supervisor).
 using channel_actor = caf::typed_actor<
@@ -83,7 +105,16 @@ using channel_actor = caf::typed_actor<
   /// Restarts the failed request of a thread root after its backoff; sent by the supervisor to itself.
   caf::reacts_to<atom::restore, std::string>,
   /// Counters, once every queued message is handled; sent by tests and health checks.
-  caf::replies_to<atom::status>::with<channel_status>>;
+  caf::replies_to<atom::status>::with<channel_status>,
+  /// Hands a Jira change to the request (restoring it from storage when it is open but not running); answers true
+  /// once handled, also when the request is closed or unknown (nothing to do). Sent by the Jira bridge.
+  caf::replies_to<atom::jira, jira_update>::with<bool>,
+  /// Posts a task created in Jira as a new request of this channel; answers the request id. Idempotent per issue.
+  /// Sent by the Jira bridge.
+  caf::replies_to<atom::open, jira_born>::with<std::string>>;
+
+/// Wakes the Jira bridge: the outbox or the inbox has new rows (actors/jira_bridge; absent when Jira is off).
+using jira_bridge_actor = caf::typed_actor<caf::reacts_to<atom::tick>>;
 
 /// The channel supervisors by room name: the chat adapter routes by it, request actors find a move's target in it.
 /// Filled once before any chat traffic flows, read-only afterwards (so sharing it between actors is safe).

@@ -48,6 +48,7 @@ void fail(self_ptr self, caf::error err) {
       q.on_err(err);
   st.queue.clear();
   st.run.clear();
+  st.jira.clear(); // a replay of the step queues them again
   self->quit(std::move(err));
 }
 
@@ -143,7 +144,7 @@ void dm(self_ptr self, const domain::dm_user& e) {
 /// The target channel adopts the repost; then the machine learns the move happened and its effects join the run.
 void adopt(self_ptr self, channel_actor target, posted p) {
   const auto& r = self->state.machine->record();
-  adopt_request msg{p.message_id, r.requester, r.text, p.permalink, r.room};
+  adopt_request msg{p.message_id, r.requester, r.text, p.permalink, r.room, r.jira_key, r.jira_url, r.jira_status};
   self->request(target, caf::infinite, atom::adopt_v, std::move(msg))
     .then(
       [self, permalink = p.permalink](bool) {
@@ -182,8 +183,17 @@ void do_repost(self_ptr self, const domain::repost& e) {
 }
 
 void save(self_ptr self, const domain::persist& e) {
-  self->request(self->state.deps.storage, caf::infinite, atom::save_v, persist_request{e.record, e.change})
-    .then([self](bool) { next(self); }, on_error(self));
+  auto jira = std::move(self->state.jira);
+  self->state.jira.clear();
+  bool wake = !jira.empty();
+  self->request(self->state.deps.storage, caf::infinite, atom::save_v, persist_request{e.record, e.change, std::move(jira)})
+    .then(
+      [self, wake](bool) {
+        if (wake && self->state.deps.jira)
+          self->send(self->state.deps.jira, atom::tick_v);
+        next(self);
+      },
+      on_error(self));
 }
 
 void arm(self_ptr self, const domain::arm_reminder& e) {
@@ -228,6 +238,9 @@ bool carry_out(self_ptr self, domain::effect x) {
       } else if constexpr (std::is_same_v<T, domain::close_request>) {
         spdlog::info("request {} closes", request_id(st));
         st.closing = true;
+        return true;
+      } else if constexpr (std::is_same_v<T, domain::jira_action>) {
+        st.jira.push_back(std::move(e));
         return true;
       } else if constexpr (std::is_same_v<T, domain::mirror_status_change>) {
         log_change(e.change, request_id(st));
@@ -300,6 +313,9 @@ request_actor::behavior_type request(request_actor::stateful_pointer<request_sta
     [self](atom::reply, domain::thread_reply& x) { return answered(self, std::move(x)); },
     [self](atom::reaction, domain::reaction_added& x) { return answered(self, std::move(x)); },
     [self](atom::remind, std::uint64_t epoch) { enqueue(self, {domain::reminder_due{epoch}, {}, {}}); },
+    [self](atom::jira, jira_update& x) {
+      return answered(self, std::visit([](auto& c) -> domain::event { return std::move(c); }, x.change));
+    },
     [self](atom::get) {
       auto rp = self->make_response_promise<domain::request_record>();
       enqueue(self, {std::nullopt, [self, rp]() mutable { rp.deliver(self->state.machine->record()); },

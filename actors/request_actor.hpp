@@ -14,7 +14,11 @@
 //     parameter), so a replay that finds it done still adopts and finishes the move without posting again.
 //   close_request: the actor quits (normal exit) once the queue is empty; events queued meanwhile are still
 //     handled and answered (a moved request answers commands with the "moved there" note).
-//   mirror_status_change / request_final: hooks for the Jira mirror and feedback (logged for now).
+//   jira_action: collected and written to the Jira outbox by the step's persist (same transaction); after the save
+//     the Jira bridge is woken to carry them out.
+//   mirror_status_change / request_final: hooks for events and feedback (logged for now).
+//   A `jira` message (what Jira said: the link, a comment, a status, an assignee, a problem) is an event like a
+//   thread reply: stepped in turn and answered once carried out.
 //   `get` waits in the same queue, so it answers the state after every event that arrived before it.
 // A failed chat or storage call fails the actor (exit reason = the error): the supervisor restarts it from the
 // stored state, and the keys make the replay safe.
@@ -41,6 +45,7 @@ struct request_deps {
   storage_actor storage;
   std::shared_ptr<const channel_directory> channels;
   wall_clock now;
+  jira_bridge_actor jira{}; // woken after a save that queued Jira actions; unset when Jira is off
 };
 
 struct request_args {
@@ -69,6 +74,8 @@ struct request_state {
   std::deque<domain::effect> run;
   bool busy = false;
   bool closing = false;
+  /// The jira_action effects of the current step, for its persist.
+  std::vector<domain::jira_action> jira;
 };
 
 /// The behavior; spawn with `sys.spawn(request, std::move(args))` (see spawn_request).

@@ -156,6 +156,9 @@ json to_json(const domain::request_record& r) {
     {"move_target_room", put_text(r.move_target_room)},
     {"moved_by", put_text(r.moved_by)},
     {"moved_permalink", put_text(r.moved_permalink)},
+    {"jira_key", put_text(r.jira_key)},
+    {"jira_url", put_text(r.jira_url)},
+    {"jira_status", put_text(r.jira_status)},
   };
 }
 
@@ -330,6 +333,9 @@ std::variant<domain::request_record, std::string> parse_record(const json& j) {
   in.text("move_target_room", r.move_target_room);
   in.text("moved_by", r.moved_by);
   in.text("moved_permalink", r.moved_permalink);
+  in.text("jira_key", r.jira_key);
+  in.text("jira_url", r.jira_url);
+  in.text("jira_status", r.jira_status);
   if (!in.ok())
     return in.bad_field();
   return r;
@@ -386,7 +392,133 @@ caf::result<bool> on_save(storage_state& st, const persist_request& req) {
         return failed(ok.err());
     }
   }
+  for (const auto& a : req.jira)
+    if (auto ok = t.enqueue_jira_op(to_op(rec.request_id, a, now_ms(st))); !ok)
+      return failed(ok.err()); // a key queued before (a replayed step) is no error: enqueue says false
   if (auto ok = t.commit(); !ok)
+    return failed(ok.err());
+  return true;
+}
+
+// -- the Jira bridge's rows ---------------------------------------------------------------------------------------
+
+caf::result<std::vector<storage::jira_op>> on_jira_ops(storage_state& st, const jira_ops_query& q) {
+  auto xs = st.store->queued_jira_ops(q.limit);
+  if (!xs)
+    return failed(xs.err());
+  return std::move(*xs);
+}
+
+caf::result<bool> on_jira_update(storage_state& st, const jira_op_update& u) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto& t = **txn;
+  auto ok = t.update_jira_op(u.op);
+  if (ok && u.link)
+    ok = t.set_jira_link(*u.link);
+  if (ok && u.comment) {
+    auto linked = t.link_jira_comment(*u.comment);
+    if (!linked)
+      return failed(linked.err());
+  }
+  for (const auto& op : u.enqueue) {
+    if (!ok)
+      break;
+    auto queued = t.enqueue_jira_op(op);
+    if (!queued)
+      return failed(queued.err());
+  }
+  if (ok)
+    ok = t.commit();
+  if (!ok)
+    return failed(ok.err());
+  return true;
+}
+
+caf::result<jira_link_answer> on_jira_link(storage_state& st, const jira_link_query& q) {
+  jira_link_answer a;
+  auto link = q.request_id.empty() ? st.store->jira_link_by_issue(q.issue) : st.store->jira_link_of(q.request_id);
+  if (!link)
+    return failed(link.err());
+  a.link = std::move(*link);
+  auto id = !q.request_id.empty() ? q.request_id : a.link ? a.link->request_id : std::string{};
+  if (!id.empty()) {
+    auto row = st.store->request(id);
+    if (!row)
+      return failed(row.err());
+    if (*row)
+      a.request = from_row(**row);
+  }
+  return a;
+}
+
+caf::result<bool> on_jira_set_link(storage_state& st, const storage::jira_link& l) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto ok = (*txn)->set_jira_link(l);
+  if (ok)
+    ok = (*txn)->commit();
+  if (!ok)
+    return failed(ok.err());
+  return true;
+}
+
+caf::result<jira_comment_answer> on_jira_comment(storage_state& st, const jira_comment_query& q) {
+  auto link = q.comment_id.empty() ? st.store->jira_comment_by_chat(q.request_id, q.chat_message_id)
+                                   : st.store->jira_comment_by_id(q.comment_id);
+  if (!link)
+    return failed(link.err());
+  return jira_comment_answer{std::move(*link)};
+}
+
+caf::result<bool> on_inbox_add(storage_state& st, const storage::inbox_delivery& d) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto added = (*txn)->add_inbox(d);
+  if (!added)
+    return failed(added.err());
+  if (auto ok = (*txn)->commit(); !ok)
+    return failed(ok.err());
+  return *added;
+}
+
+caf::result<std::vector<storage::inbox_delivery>> on_inbox_pending(storage_state& st, std::size_t limit) {
+  auto xs = st.store->pending_inbox(limit);
+  if (!xs)
+    return failed(xs.err());
+  return std::move(*xs);
+}
+
+caf::result<bool> on_inbox_done(storage_state& st, const inbox_done& d) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto ok = (*txn)->mark_inbox_processed(d.seq, now_ms(st), d.outcome);
+  if (ok)
+    ok = (*txn)->commit();
+  if (!ok)
+    return failed(ok.err());
+  return true;
+}
+
+caf::result<std::string> on_state_get(storage_state& st, const std::string& key) {
+  auto v = st.store->state(key);
+  if (!v)
+    return failed(v.err());
+  return v->value_or("");
+}
+
+caf::result<bool> on_state_set(storage_state& st, const std::string& key, const std::string& value) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto ok = (*txn)->set_state(key, value);
+  if (ok)
+    ok = (*txn)->commit();
+  if (!ok)
     return failed(ok.err());
   return true;
 }
@@ -488,7 +620,7 @@ storage::request_record to_row(const domain::request_record& r, std::int64_t now
   row.closed = r.phase == domain::request_phase::moved;
   if (row.closed && !r.move_target_room.empty())
     row.moved_to = r.move_target_room;
-  row.source = storage::request_source::chat;
+  row.source = storage::request_source::chat; // requests.jira_key stays unset: jira_links maps issues (moves share one)
   // Every string is valid UTF-8 (put_text), so the strict handler never throws; `replace` only keeps it that way.
   row.lifecycle = to_json(r).dump(-1, ' ', false, json::error_handler_t::replace);
   return row;
@@ -517,6 +649,49 @@ std::optional<domain::request_record> from_row(const storage::request_record& ro
   return std::move(rec);
 }
 
+storage::jira_op to_op(const std::string& request_id, const domain::jira_action& a, std::int64_t now_ms) {
+  storage::jira_op op;
+  op.key = a.key;
+  op.request_id = request_id;
+  op.kind = std::string{domain::to_string(a.kind)};
+  op.payload = json{{"message_id", put_text(a.message_id)}, {"author", put_text(a.author)},
+                    {"author_name", put_text(a.author_name)}, {"text", put_text(a.text)},
+                    {"jira_status", put_text(a.jira_status)}, {"issue_key", put_text(a.issue_key)}}
+                 .dump(-1, ' ', false, json::error_handler_t::replace);
+  op.created_at = op.next_attempt_at = now_ms;
+  return op;
+}
+
+std::optional<domain::jira_action> action_of(const storage::jira_op& op) {
+  static constexpr std::pair<std::string_view, domain::jira_kind> kinds[] = {
+    {"create", domain::jira_kind::create},         {"comment", domain::jira_kind::comment},
+    {"edit_comment", domain::jira_kind::edit_comment}, {"transition", domain::jira_kind::transition},
+    {"assign", domain::jira_kind::assign}};
+  domain::jira_action a;
+  a.key = op.key;
+  bool known = false;
+  for (const auto& [name, kind] : kinds)
+    if (name == op.kind) {
+      a.kind = kind;
+      known = true;
+    }
+  if (!known)
+    return std::nullopt;
+  auto j = json::parse(op.payload, nullptr, false);
+  if (j.is_discarded())
+    return std::nullopt;
+  field_reader in{j};
+  in.text("message_id", a.message_id);
+  in.text("author", a.author);
+  in.text("author_name", a.author_name);
+  in.text("text", a.text);
+  in.text("jira_status", a.jira_status);
+  in.text("issue_key", a.issue_key);
+  if (!in.ok())
+    return std::nullopt;
+  return a;
+}
+
 storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<storage_state> self,
                                              std::shared_ptr<storage::store> store, wall_clock now) {
   self->state.store = std::move(store);
@@ -533,6 +708,18 @@ storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<sto
     [self](atom::load, const std::string& room) { return on_load(self->state, room); },
     [self](atom::cursor, const cursor_update& u) { return on_cursor(self->state, u); },
     [self](atom::cursors) { return on_cursors(self->state); },
+    [self](atom::jira, const jira_ops_query& q) { return on_jira_ops(self->state, q); },
+    [self](atom::jira, const jira_op_update& u) { return on_jira_update(self->state, u); },
+    [self](atom::jira, const jira_link_query& q) { return on_jira_link(self->state, q); },
+    [self](atom::jira, const jira_comment_query& q) { return on_jira_comment(self->state, q); },
+    [self](atom::jira, const storage::jira_link& l) { return on_jira_set_link(self->state, l); },
+    [self](atom::inbox, const storage::inbox_delivery& d) { return on_inbox_add(self->state, d); },
+    [self](atom::inbox, std::size_t limit) { return on_inbox_pending(self->state, limit); },
+    [self](atom::inbox, const inbox_done& d) { return on_inbox_done(self->state, d); },
+    [self](atom::get, const std::string& key) { return on_state_get(self->state, key); },
+    [self](atom::save, const std::string& key, const std::string& value) {
+      return on_state_set(self->state, key, value);
+    },
   };
 }
 

@@ -39,4 +39,10 @@ storage::request_record to_row(const domain::request_record& r, std::int64_t now
 /// The domain record a row's `lifecycle` holds; nullopt (with a logged warning) when it is missing or malformed.
 std::optional<domain::request_record> from_row(const storage::request_record& row);
 
+/// The Jira outbox row of a step's action (queued, due at `now_ms`); the action's fields are its JSON payload.
+storage::jira_op to_op(const std::string& request_id, const domain::jira_action& a, std::int64_t now_ms);
+
+/// The action an outbox row holds; nullopt when the payload is malformed.
+std::optional<domain::jira_action> action_of(const storage::jira_op& op);
+
 } // namespace dutydesk::actors

@@ -24,8 +24,11 @@ message_class classify(const incoming_message& msg, const filter_rules& rules) {
     return ignore(ignore_reason::unknown_room);
   if (msg.type && !msg.type->empty())
     return ignore(ignore_reason::system_message);
-  if (msg.edited)
+  if (msg.edited) {
+    if (msg.thread_id && !msg.thread_id->empty() && !msg.author.empty() && msg.author != rules.bot_user)
+      return {message_kind::thread_edit, ignore_reason::none};
     return ignore(ignore_reason::edited);
+  }
   if (msg.author.empty())
     return ignore(ignore_reason::system_message);
   if (msg.author == rules.bot_user)

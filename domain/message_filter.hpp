@@ -19,6 +19,7 @@ struct incoming_message {
   std::string id;                       // _id
   std::string room;                     // the room's name
   std::string author;                   // u.username
+  std::string author_name{};            // u.name (display name)
   std::string text;                     // msg
   std::optional<std::string> thread_id; // tmid
   std::optional<std::string> type;      // t: set for system messages
@@ -38,7 +39,8 @@ struct filter_rules {
   std::vector<filter_channel> channels;
 };
 
-enum class message_kind { new_request, thread_reply, ignore };
+/// thread_edit: a new version of a person's thread reply (editedAt set): only its Jira comment follows it.
+enum class message_kind { new_request, thread_reply, thread_edit, ignore };
 
 enum class ignore_reason { none, unknown_room, system_message, edited, own_message, member_chat };
 

@@ -183,6 +183,7 @@ struct chat_gateway::impl {
     ev.msg.id = m.id;
     ev.msg.room = name->second;
     ev.msg.author = m.u.username;
+    ev.msg.author_name = m.u.name;
     ev.msg.text = m.msg;
     if (!m.tmid.empty())
       ev.msg.thread_id = m.tmid;

@@ -14,6 +14,7 @@
 
 #include "actors/error.hpp"
 #include "tests/support/deterministic_fixture.hpp"
+#include "tests/support/storage_behavior.hpp"
 
 using namespace std::chrono_literals;
 using namespace dutydesk;
@@ -28,6 +29,7 @@ struct child {
   actors::request_actor handle;
   std::vector<domain::thread_reply> replies;
   std::vector<domain::reaction_added> reactions;
+  std::vector<actors::jira_update> jira;
   std::vector<caf::typed_response_promise<bool>> held;
 
   bool created() const { return std::holds_alternative<domain::created>(args.start); }
@@ -77,6 +79,10 @@ actors::request_actor::behavior_type fake_request(actors::request_actor::pointer
         return r->record;
       return domain::request_record{};
     },
+    [c](atom::jira, actors::jira_update& u) {
+      c->jira.push_back(u);
+      return true;
+    },
   };
 }
 
@@ -87,7 +93,7 @@ struct storage_log {
 };
 
 actors::storage_actor::behavior_type fake_storage(actors::storage_actor::pointer, std::shared_ptr<storage_log> log) {
-  return {
+  return test::storage_behavior(
     [log](atom::save, actors::persist_request& p) {
       log->records[p.record.root_message_id] = p.record;
       return true;
@@ -112,8 +118,7 @@ actors::storage_actor::behavior_type fake_storage(actors::storage_actor::pointer
       log->cursors.push_back(c);
       return true;
     },
-    [](atom::cursors) { return std::vector<storage::room_cursor>{}; },
-  };
+    [](atom::cursors) { return std::vector<storage::room_cursor>{}; });
 }
 
 struct duty_log {

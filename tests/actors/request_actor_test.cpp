@@ -34,6 +34,8 @@ actors::channel_actor::behavior_type fake_channel(actors::channel_actor::pointer
     [](atom::restore) { return std::size_t{0}; },
     [](atom::restore, const std::string&) {},
     [](atom::status) { return actors::channel_status{}; },
+    [](atom::jira, actors::jira_update&) { return true; },
+    [](atom::open, actors::jira_born&) { return std::string{}; },
   };
 }
 

@@ -55,11 +55,15 @@ TEST(message_filter, system_messages_are_ignored) {
   EXPECT_EQ(classify(m, rules()), (message_class{message_kind::new_request})); // an empty t is not a system message
 }
 
-TEST(message_filter, edits_are_ignored) {
+TEST(message_filter, edits_of_roots_are_ignored_edits_of_replies_are_thread_edits) {
   auto m = msg("support", "carol");
   m.edited = true;
   EXPECT_EQ(classify(m, rules()), ignored(ignore_reason::edited));
   m.thread_id = "root1";
+  EXPECT_EQ(classify(m, rules()), (message_class{message_kind::thread_edit}));
+  m.author = "dutydesk"; // the bot's own edits are not mirrored
+  EXPECT_EQ(classify(m, rules()), ignored(ignore_reason::edited));
+  m.author = "";
   EXPECT_EQ(classify(m, rules()), ignored(ignore_reason::edited));
 }
 

@@ -30,6 +30,8 @@ inline actors::channel_actor::behavior_type chat_forwarder(actors::channel_actor
     [](atom::restore) { return std::size_t{0}; },
     [](atom::restore, const std::string&) {},
     [](atom::status) { return actors::channel_status{}; },
+    [](atom::jira, actors::jira_update&) { return true; },
+    [](atom::open, actors::jira_born&) { return std::string{}; },
   };
 }
 

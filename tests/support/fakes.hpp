@@ -21,6 +21,7 @@
 
 #include "actors/error.hpp"
 #include "actors/interfaces.hpp"
+#include "tests/support/storage_behavior.hpp"
 
 namespace dutydesk::test {
 
@@ -131,7 +132,7 @@ struct storage_log {
 /// The fake storage actor (storage_actor) over `log`.
 inline actors::storage_actor::behavior_type fake_storage(actors::storage_actor::pointer,
                                                          std::shared_ptr<storage_log> log) {
-  return {
+  return storage_behavior(
     [log](atom::save, actors::persist_request& x) -> caf::result<bool> {
       if (log->should_fail())
         return make_error(ec::storage_failed, "fake storage: save " + x.record.request_id);
@@ -191,8 +192,7 @@ inline actors::storage_actor::behavior_type fake_storage(actors::storage_actor::
       for (const auto& [room, c] : log->room_cursors)
         result.push_back(c);
       return result;
-    },
-  };
+    });
 }
 
 } // namespace dutydesk::test
