@@ -27,7 +27,9 @@
 #include "config/commands.hpp"
 #include "config/to_domain.hpp"
 #include "io/chat_gateway.hpp"
+#include "io/http_server.hpp"
 #include "io/io_runtime.hpp"
+#include "io/jira_bridge.hpp"
 #include "io/oncall_gateway.hpp"
 #include "storage/open.hpp"
 
@@ -47,6 +49,26 @@ struct serve_config : caf::actor_system_config {
     });
   }
 };
+
+io::jira_bridge_config bridge_config(const config::config& cfg) {
+  io::jira_bridge_config b;
+  b.base_url = cfg.jira.url;
+  b.flavor = cfg.jira.flavor == config::jira_flavor::cloud ? io::jira::flavor::cloud : io::jira::flavor::datacenter;
+  b.auth = cfg.jira.auth.type == config::jira_auth_type::basic ? io::jira::auth::basic(cfg.jira.auth.user, cfg.jira.auth.token)
+                                                               : io::jira::auth::bearer(cfg.jira.auth.token);
+  b.webhook_secret = cfg.jira.webhook_secret;
+  b.service_field = cfg.jira.service_field;
+  b.poll_interval = cfg.jira.poll_interval;
+  for (const auto& c : cfg.channels)
+    b.channels.push_back(io::jira_bridge_channel{c.room, c.jira.project, c.jira.issue_type, c.services});
+  for (const auto& u : cfg.users) {
+    if (u.jira)
+      b.jira_user_of[u.rocketchat] = *u.jira;
+    if (u.email)
+      b.email_of[u.rocketchat] = *u.email;
+  }
+  return b;
+}
 
 domain::timestamp system_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -122,6 +144,47 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   oncall_cfg.grafana_url = cfg.oncall.grafana_url.value_or("");
   io::oncall_gateway oncall{sys, runtime, oncall_cfg, chat_cfg};
 
+  // Jira: the flavour and credentials are checked now (a wrong flavour or token is a configuration error); an
+  // unreachable Jira is not: the outbox waits for it.
+  auto directory = std::make_shared<actors::channel_directory>(); // filled below, before any traffic
+  io::jira_bridge jira{sys, runtime, bridge_config(cfg), storage, directory};
+  if (auto problem = jira.open(); !problem.empty()) {
+    err << "dutydesk serve: Jira at " << cfg.jira.url << ": " << problem << '\n';
+    jira.stop();
+    chat.stop();
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    runtime.stop();
+    return config::exit_code::unavailable;
+  }
+
+  // POST /jira/webhook, GET /healthz, GET /readyz.
+  io::http_server_options http_opts;
+  http_opts.host = cfg.http.listen.host;
+  http_opts.port = cfg.http.listen.port;
+  io::http_server http{runtime.context(), http_opts};
+  std::string listen_error;
+  runtime.run_sync([&] {
+    http.on("POST", "/jira/webhook", jira.webhook_handler());
+    http.on("GET", "/healthz", [](io::http_server_request, io::http_server::respond r) {
+      r(io::http_server_response{200, "text/plain; charset=utf-8", "ok\n", {}});
+    });
+    http.on("GET", "/readyz", [&chat](io::http_server_request, io::http_server::respond r) {
+      bool live = chat.stats().lives > chat.stats().drops;
+      r(io::http_server_response{live ? 200u : 503u, "text/plain; charset=utf-8",
+                                 live ? "ready\n" : "realtime connection down\n", {}});
+    });
+    listen_error = http.listen();
+  });
+  if (!listen_error.empty()) {
+    err << "dutydesk serve: cannot listen on " << cfg.http.listen.host << ':' << cfg.http.listen.port << ": "
+        << listen_error << '\n';
+    jira.stop();
+    chat.stop();
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    runtime.stop();
+    return config::exit_code::unavailable;
+  }
+
   actors::duty_args duty_args;
   for (const auto& c : cfg.channels)
     duty_args.rooms[c.room] = actors::duty_channel{c.oncall.schedule_id, c.oncall.fallback};
@@ -129,7 +192,6 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   duty_args.oncall = oncall.actor();
   auto duty = actors::spawn_duty(sys, std::move(duty_args));
 
-  auto directory = std::make_shared<actors::channel_directory>();
   auto filter = config::filter_for(cfg, bot);
   for (const auto& c : cfg.channels) {
     actors::channel_args args;
@@ -141,6 +203,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     args.duty = duty;
     args.channels = directory;
     args.now = system_now;
+    args.jira = jira.actor();
     directory->by_room.emplace(c.room, actors::spawn_channel(sys, std::move(args)));
   }
 
@@ -153,6 +216,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
                  [&](const caf::error& e) { spdlog::error("channel {} fails to restore: {}", room, describe(e)); });
   }
 
+  jira.start();
   chat.connect(directory);
   // "ready" means live: wait (bounded) until the realtime session has subscribed to every room and backfilled.
   auto live_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -173,6 +237,8 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   spdlog::info("dutydesk stops on signal {}", sig);
 
   chat.stop();
+  runtime.run_sync([&] { http.stop(); });
+  jira.stop();
   for (const auto& [room, ch] : directory->by_room)
     caf::anon_send_exit(ch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(duty, caf::exit_reason::user_shutdown);

@@ -5,7 +5,7 @@ namespace dutydesk::config {
 domain::lifecycle_params lifecycle_for(const config& cfg, const channel_config& channel, const std::string& bot_user) {
   domain::lifecycle_params result;
   for (const auto& s : cfg.statuses)
-    result.statuses.push_back(domain::status_def{s.id, s.label, s.emoji, s.final});
+    result.statuses.push_back(domain::status_def{s.id, s.label, s.emoji, s.final, s.jira_status.value_or("")});
   result.initial_status = channel.default_status.empty() ? cfg.initial_status : channel.default_status;
   result.members = channel.members;
   result.fallback = channel.oncall.fallback;
@@ -14,6 +14,7 @@ domain::lifecycle_params lifecycle_for(const config& cfg, const channel_config& 
   result.lang = cfg.language == ui_language::ru ? domain::language::ru : domain::language::en;
   for (const auto& c : cfg.channels)
     result.channels.push_back(domain::move_target{c.room, c.services});
+  result.jira = !cfg.jira.url.empty() && !channel.jira.project.empty();
   return result;
 }
 

@@ -36,7 +36,7 @@ struct api_error {
   unsigned attempts = 0;
   /// On 429 and 503 answers with `Retry-After` or `X-RateLimit-Reset`: the wait the server asked for
   /// (io::rate_limit_wait with the default retry_policy: capped at 60 s, an unreadable value counts as 1 s).
-  std::optional<std::chrono::milliseconds> retry_after;
+  std::optional<std::chrono::milliseconds> retry_after{};
 };
 
 template <class T>

@@ -67,12 +67,15 @@ statuses:
   - id: open
     label: Open
     emoji: ":new:"
+    jira_status: To Do
   - id: in_progress
     label: In progress
     emoji: ":hammer_and_wrench:"
+    jira_status: In Progress
   - id: done
     label: Done
     emoji: ":white_check_mark:"
+    jira_status: Done
     final: true
 channels:
   - room: cicd-support

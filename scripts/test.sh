@@ -77,7 +77,7 @@ if DEMO_NO_BUILD=1 DEMO_NONINTERACTIVE=1 bash "$root/scripts/demo.sh" >"$logdir/
   echo "demo failed; its log:"; tail -40 "$logdir/demo.log"; count 0 1; rc=1; fi
 
 stage "conformance (official clients and specs)"
-node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim"
+node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/tests/io_tests"
 
 if [[ $fast -eq 0 ]]; then
   stage "sanitizer build (ASan+UBSan)"
@@ -89,7 +89,7 @@ if [[ $fast -eq 0 ]]; then
   stage "simulator end to end and conformance, against the ASan+UBSan simulator"
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   node_suite e2e-asan bash "$root/tests/e2e/run.sh" "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/app/dutydesk"
-  node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim"
+  node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/tests/io_tests"
 fi
 
 stage ""

@@ -210,6 +210,10 @@ export function control(controlUrl) {
 // -- reading chat ---------------------------------------------------------------------------------------------------
 
 export const byBot = (m) => m.u?.username === BOT;
+/** The bot's "Jira: [KEY](url)" link post in a request's thread (the Jira mirror's, not the lifecycle's). */
+export const isJiraLink = (m) => byBot(m) && /^Jira: \[[A-Z][A-Z0-9]*-\d+\]\(/.test(m.msg ?? '');
+/** The bot's lifecycle posts in a thread: everything it posted but the Jira link. */
+export const lifecyclePosts = (t) => t.replies.filter((m) => byBot(m) && !isJiraLink(m));
 export const buttonsOf = (m) => (m.attachments ?? []).flatMap((a) => a.actions ?? []);
 export const isReminder = (m) => byBot(m) && /\breminder:/.test(m.msg ?? '');
 /** The bot's intro in a thread: a bot reply with buttons that is not a reminder (reminders carry buttons too). */

@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   BOT, startStack, chat, checkConfig, configYaml, intros, botNotes, botReactions, buttonsOf, byBot, isReminder,
-  isEscalated, mentions, formatThread, waitFor, tail, stop,
-} from './lib.mjs';
+  isEscalated, mentions, formatThread, waitFor, tail, stop, lifecyclePosts } from './lib.mjs';
 
 const bin = process.env.DUTYDESK_BIN;
 const skip = bin ? false : 'DUTYDESK_BIN is unset: run tests/e2e/run.sh <dutydesk-sim> <dutydesk> to run the lifecycle tests';
@@ -95,7 +94,7 @@ describe('dutydesk serve against the simulator', { skip }, () => {
         }
         const ta = await ctl.thread(a.root._id);
         assert.equal(statusNotes(ta).length, 1, formatThread(ta));
-        assert.equal(ta.replies.filter(byBot).length, 2, formatThread(ta));
+        assert.equal(lifecyclePosts(ta).length, 2, formatThread(ta));
       } finally {
         await stack.stopAll();
       }

@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   BOT, startStack, chat, checkConfig, configYaml, intros, botNotes, botReactions, buttonsOf, byBot, isReminder,
-  isEscalated, mentions, formatThread, waitFor, tail, stop, waitRealtimeSubs,
-} from './lib.mjs';
+  isEscalated, mentions, formatThread, waitFor, tail, stop, waitRealtimeSubs, lifecyclePosts } from './lib.mjs';
 
 const bin = process.env.DUTYDESK_BIN;
 const skip = bin ? false : 'DUTYDESK_BIN is unset: run tests/e2e/run.sh <dutydesk-sim> <dutydesk> to run the lifecycle tests';
@@ -76,7 +75,7 @@ describe('dutydesk serve against the simulator', { skip }, () => {
           const t = await h.waitThread(`one :new: on ${r.msg}`, r._id, (t) => botReactions(t.root.reactions).length >= 1);
           assert.equal(intros(t).length, 1, formatThread(t));
           assert.deepEqual(botReactions(t.root.reactions), [':new:'], formatThread(t));
-          assert.equal(t.replies.filter(byBot).length, 1, formatThread(t));
+          assert.equal(lifecyclePosts(t).length, 1, formatThread(t));
         }
       } finally {
         await stack.stopAll();
