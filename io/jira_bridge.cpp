@@ -1040,7 +1040,7 @@ void drain(self_ptr self) {
           caf::anon_send(impl->actor, atom::tick_v);
       });
     }
-    wake_at(self, now_ms() + 30000);
+    wake_at(self, now_ms() + 5000);
     return;
   }
   st.draining = true;

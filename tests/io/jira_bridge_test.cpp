@@ -1,0 +1,296 @@
+// The Jira bridge against the simulator's Jira Data Center, with the real storage actor (SQLite in memory) and a
+// recording channel actor: the crash windows of the outbox (an issue or comment Jira made before the row was marked
+// done), required fields it cannot fill, an unreachable status, a user Jira does not know, and a 429 burst.
+
+#include "io/jira_bridge.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/error.hpp"
+#include "actors/storage_actor.hpp"
+#include "gateway_fixture.hpp"
+#include "io/io_runtime.hpp"
+#include "storage/open.hpp"
+
+using namespace dutydesk;
+using namespace std::chrono_literals;
+using io::http_method;
+
+namespace {
+
+/// Answers the bridge like a supervisor whose requests take every change, and tells the test about each.
+actors::channel_actor::behavior_type recording_channel(actors::channel_actor::pointer, caf::actor sink) {
+  return {
+    [](atom::chat, actors::chat_event) {},
+    [](atom::adopt, actors::adopt_request) { return true; },
+    [](atom::restore) { return std::size_t{0}; },
+    [](atom::restore, const std::string&) {},
+    [](atom::status) { return actors::channel_status{}; },
+    [sink](atom::jira, actors::jira_update& u) {
+      caf::anon_send(sink, atom::jira_v, u);
+      return true;
+    },
+    [](atom::open, actors::jira_born& b) { return "born-" + b.issue_key; },
+  };
+}
+
+class jira_bridge_test : public test::gateway_test {
+protected:
+  void SetUp() override {
+    gateway_test::SetUp();
+    if (IsSkipped() || HasFatalFailure())
+      return;
+    auto opened = storage::open_store("sqlite::memory:");
+    ASSERT_TRUE(opened);
+    storage_ = actors::spawn_storage(sys, std::shared_ptr<storage::store>(std::move(*opened)), false);
+    auto dir = std::make_shared<actors::channel_directory>();
+    dir->by_room.emplace("cicd-support", sys.spawn(recording_channel, caf::actor{self}));
+    directory_ = dir;
+    bcfg.base_url = sim.jira_dc;
+    bcfg.flavor = io::jira::flavor::datacenter;
+    bcfg.auth = io::jira::auth::bearer("jira-bot-token-0000000000000000");
+    bcfg.webhook_secret = "s";
+    bcfg.service_field = "customfield_10100";
+    bcfg.channels = {io::jira_bridge_channel{"cicd-support", "CICD", "Task", {"pipeline"}}};
+    bcfg.blocked_retry = std::chrono::milliseconds(200);
+  }
+
+  void TearDown() override {
+    if (bridge_)
+      bridge_->stop();
+    bridge_.reset();
+    caf::anon_send_exit(storage_, caf::exit_reason::user_shutdown);
+    gateway_test::TearDown();
+  }
+
+  /// Stores request `id` as its first step would, with the step's Jira actions queued.
+  void store_request(const std::string& id, std::vector<domain::jira_action> actions) {
+    domain::request_record r;
+    r.request_id = id;
+    r.room = "cicd-support";
+    r.root_message_id = id;
+    r.requester = "carol";
+    r.text = "The runner is out of disk\nrunner-7 says ENOSPC";
+    r.permalink = sim.rocketchat + "/channel/cicd-support?msg=" + id;
+    r.phase = domain::request_phase::active;
+    r.status = "open";
+    bool saved = false;
+    self->request(storage_, 10s, atom::save_v, actors::persist_request{r, std::nullopt, std::move(actions)})
+      .receive([&](bool ok) { saved = ok; }, [&](caf::error& e) { ADD_FAILURE() << dutydesk::describe(e); });
+    ASSERT_TRUE(saved);
+  }
+
+  domain::jira_action action(const std::string& key, domain::jira_kind kind) {
+    domain::jira_action a;
+    a.key = key;
+    a.kind = kind;
+    return a;
+  }
+
+  std::vector<storage::jira_op> ops() {
+    std::vector<storage::jira_op> result;
+    self->request(storage_, 10s, atom::jira_v, actors::jira_ops_query{100})
+      .receive([&](std::vector<storage::jira_op>& xs) { result = std::move(xs); },
+               [&](caf::error& e) { ADD_FAILURE() << dutydesk::describe(e); });
+    return result;
+  }
+
+  /// As if an earlier run had committed the attempt of `key` and died before it heard Jira's answer.
+  void mark_attempted(const std::string& key) {
+    for (auto op : ops())
+      if (op.key == key) {
+        op.attempts = 1;
+        self->request(storage_, 10s, atom::jira_v, actors::jira_op_update{op, {}, {}, {}})
+          .receive([](bool) {}, [&](caf::error& e) { ADD_FAILURE() << dutydesk::describe(e); });
+        return;
+      }
+    ADD_FAILURE() << "no outbox row " << key;
+  }
+
+  std::optional<storage::jira_link> link_of(const std::string& id) {
+    std::optional<storage::jira_link> result;
+    self->request(storage_, 10s, atom::jira_v, actors::jira_link_query{id, ""})
+      .receive([&](actors::jira_link_answer& a) { result = a.link; },
+               [&](caf::error& e) { ADD_FAILURE() << dutydesk::describe(e); });
+    return result;
+  }
+
+  void start_bridge() {
+    bridge_ = std::make_unique<io::jira_bridge>(sys, runtime, bcfg, storage_, directory_);
+    ASSERT_EQ(bridge_->open(), "");
+    bridge_->start();
+  }
+
+  /// The next change the bridge handed to the channel, within `limit`.
+  std::optional<actors::jira_update> next_update(std::chrono::milliseconds limit = 10s) {
+    std::optional<actors::jira_update> result;
+    self->receive([&](atom::jira, actors::jira_update& u) { result = std::move(u); },
+                  caf::after(limit) >> [] {});
+    return result;
+  }
+
+  /// Every issue of `project` in the simulator.
+  nlohmann::json issues(const std::string& project) {
+    nlohmann::json result = nlohmann::json::array();
+    for (int n = 1; n < 50; ++n) {
+      auto i = control(http_method::get, "/control/jira-dc/issues/" + project + "-" + std::to_string(n));
+      if (i["_status"] != 200)
+        break;
+      result.push_back(i);
+    }
+    return result;
+  }
+
+  io::jira_bridge_config bcfg;
+  actors::storage_actor storage_;
+  std::shared_ptr<const actors::channel_directory> directory_;
+  std::unique_ptr<io::jira_bridge> bridge_;
+};
+
+} // namespace
+
+TEST_F(jira_bridge_test, a_create_that_reached_jira_before_the_crash_is_found_by_its_label_not_made_again) {
+  auto earlier = control(http_method::post, "/control/jira-dc/issues",
+                         {{"as", "dutybot"},
+                          {"project", "CICD"},
+                          {"summary", "The runner is out of disk"},
+                          {"labels", {"dutydesk", "dutydesk-REQ1"}},
+                          {"fields", {{"customfield_10100", {{"value", "pipeline"}}}}}});
+  ASSERT_EQ(earlier["_status"], 201) << earlier.dump();
+  std::string key = earlier["key"];
+  store_request("REQ1", {action("REQ1/jira/create", domain::jira_kind::create)});
+  mark_attempted("REQ1/jira/create");
+  start_bridge();
+  auto u = next_update();
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->request_id, "REQ1");
+  auto* linked = std::get_if<domain::jira_linked>(&u->change);
+  ASSERT_NE(linked, nullptr);
+  EXPECT_EQ(linked->key, key);
+  EXPECT_EQ(linked->url, sim.jira_dc + "/browse/" + key);
+  EXPECT_EQ(issues("CICD").size(), 1u); // adopted, not created twice
+  auto link = link_of("REQ1");
+  ASSERT_TRUE(link);
+  EXPECT_EQ(link->issue_key, key);
+  // The remote link back to the thread follows the create.
+  ASSERT_TRUE(test::run_until(ioc, [&] {
+    return control(http_method::get, "/control/jira-dc/issues/" + key)["remoteLinks"].size() == 1;
+  }));
+}
+
+TEST_F(jira_bridge_test, a_fresh_create_fills_the_service_field_and_a_retried_comment_is_found_by_its_property) {
+  store_request("REQ2", {action("REQ2/jira/create", domain::jira_kind::create)});
+  start_bridge();
+  auto u = next_update();
+  ASSERT_TRUE(u);
+  auto* linked = std::get_if<domain::jira_linked>(&u->change);
+  ASSERT_NE(linked, nullptr);
+  auto issue = control(http_method::get, "/control/jira-dc/issues/" + linked->key);
+  EXPECT_EQ(issue["summary"], "The runner is out of disk");
+  EXPECT_EQ(issue["customFields"]["customfield_10100"]["value"], "pipeline");
+  EXPECT_EQ(issue["labels"], nlohmann::json({"dutydesk", "dutydesk-REQ2"}));
+  auto description = issue["description"].get<std::string>(); // wiki text: "-" and friends are escaped
+  EXPECT_NE(description.find("runner\\-7 says ENOSPC"), std::string::npos) << description;
+  EXPECT_NE(description.find("carol"), std::string::npos) << description;
+
+  // The earlier run posted the comment and died before marking it: the retry finds it by its property.
+  auto text = std::string{"Bob Smith (@bob) in Rocket.Chat: checking the runner"};
+  auto c = control(http_method::post, "/control/jira-dc/issues/" + linked->key + "/comments",
+                   {{"as", "dutybot"},
+                    {"body", text},
+                    {"properties", nlohmann::json::array({{{"key", "dutydesk"},
+                                                           {"value", {{"chatMessageId", "m1"}, {"origin", "chat"}}}}})}});
+  ASSERT_EQ(c["_status"], 201) << c.dump();
+  domain::jira_action comment = action("REQ2/jira/comment/m1", domain::jira_kind::comment);
+  comment.message_id = "m1";
+  comment.author = "bob";
+  comment.author_name = "Bob Smith";
+  comment.text = "checking the runner";
+  domain::jira_action second = action("REQ2/jira/comment/m2", domain::jira_kind::comment);
+  second.message_id = "m2";
+  second.author = "bob";
+  second.author_name = "Bob Smith";
+  second.text = "found it";
+  store_request("REQ2", {comment, second});
+  mark_attempted("REQ2/jira/comment/m1");
+  caf::anon_send(bridge_->actor(), atom::tick_v);
+  ASSERT_TRUE(test::run_until(ioc, [&] {
+    return control(http_method::get, "/control/jira-dc/issues/" + linked->key)["comments"].size() == 2;
+  }));
+  auto after = control(http_method::get, "/control/jira-dc/issues/" + linked->key);
+  EXPECT_EQ(after["comments"][0]["id"], c["id"]);
+  EXPECT_EQ(after["comments"][1]["body"], "Bob Smith (@bob) in Rocket.Chat: found it");
+  // And nothing more arrives: both rows are done.
+  ASSERT_TRUE(test::run_until(ioc, [&] { return ops().empty(); }));
+  EXPECT_EQ(control(http_method::get, "/control/jira-dc/issues/" + linked->key)["comments"].size(), 2u);
+}
+
+TEST_F(jira_bridge_test, a_required_field_it_cannot_fill_is_reported_and_the_row_stays_queued) {
+  bcfg.service_field.reset();
+  store_request("REQ3", {action("REQ3/jira/create", domain::jira_kind::create)});
+  start_bridge();
+  auto u = next_update();
+  ASSERT_TRUE(u);
+  auto* problem = std::get_if<domain::jira_problem>(&u->change);
+  ASSERT_NE(problem, nullptr);
+  EXPECT_EQ(problem->key, "REQ3/jira/create/fields");
+  EXPECT_NE(problem->text.find("Service (customfield_10100)"), std::string::npos) << problem->text;
+  EXPECT_TRUE(issues("CICD").empty());
+  auto queued = ops();
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].key, "REQ3/jira/create");
+  EXPECT_GE(queued[0].attempts, 1);
+  EXPECT_TRUE(queued[0].last_error && queued[0].last_error->find("customfield_10100") != std::string::npos);
+}
+
+TEST_F(jira_bridge_test, an_unreachable_status_and_an_unknown_user_fail_their_row_and_say_so) {
+  store_request("REQ4", {action("REQ4/jira/create", domain::jira_kind::create)});
+  start_bridge();
+  auto u = next_update();
+  ASSERT_TRUE(u);
+  ASSERT_TRUE(std::holds_alternative<domain::jira_linked>(u->change));
+  auto t = action("REQ4/jira/transition/1", domain::jira_kind::transition);
+  t.jira_status = "Escalated";
+  auto a = action("REQ4/jira/assign/m1", domain::jira_kind::assign);
+  a.author = "nobody-here";
+  store_request("REQ4", {t, a});
+  caf::anon_send(bridge_->actor(), atom::tick_v);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 2; ++i) {
+    auto p = next_update();
+    ASSERT_TRUE(p);
+    auto* problem = std::get_if<domain::jira_problem>(&p->change);
+    ASSERT_NE(problem, nullptr);
+    texts.push_back(problem->text);
+  }
+  auto key = std::get<domain::jira_linked>(u->change).key;
+  EXPECT_NE(texts[0].find("cannot move " + key), std::string::npos) << texts[0];
+  EXPECT_NE(texts[0].find("\"Escalated\""), std::string::npos) << texts[0];
+  EXPECT_NE(texts[1].find("no Jira user matches @nobody-here"), std::string::npos) << texts[1];
+  ASSERT_TRUE(test::run_until(ioc, [&] { return ops().empty(); })); // failed rows are not retried
+  EXPECT_EQ(bridge_->stats().ops_failed, 2u);
+}
+
+TEST_F(jira_bridge_test, a_429_burst_delays_the_create_and_it_still_happens_once) {
+  auto f = control(http_method::post, "/control/faults",
+                   {{"system", "jira-dc"}, {"rate_429", 1.0}, {"retry_after_s", 1}, {"for_ms", 1500}});
+  ASSERT_EQ(f["_status"], 200) << f.dump();
+  store_request("REQ5", {action("REQ5/jira/create", domain::jira_kind::create)});
+  bridge_ = std::make_unique<io::jira_bridge>(sys, runtime, bcfg, storage_, directory_);
+  bridge_->start(); // Jira answers 429 to the identity check too: the bridge keeps trying before anything else
+  auto u = next_update(30s);
+  ASSERT_TRUE(u);
+  ASSERT_TRUE(std::holds_alternative<domain::jira_linked>(u->change));
+  EXPECT_EQ(issues("CICD").size(), 1u);
+  auto faults = control(http_method::get, "/control/faults");
+  EXPECT_GT(faults["injected"]["jira-dc"]["429"].get<int>(), 0) << faults.dump();
+}
