@@ -66,6 +66,8 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<atom::jira, jira_link_query>::with<jira_link_answer>,
   /// Links a request to an issue (a task created in Jira, posted as a request); sent by the Jira bridge.
   caf::replies_to<atom::jira, storage::jira_link>::with<bool>,
+  /// Records a comment link (a Jira comment posted into the thread); sent by the Jira bridge.
+  caf::replies_to<atom::jira, storage::jira_comment_link>::with<bool>,
   /// A comment link; sent by the Jira bridge.
   caf::replies_to<atom::jira, jira_comment_query>::with<jira_comment_answer>,
   /// Stores a webhook delivery (or poll result) in the inbox; false when its id was seen before. Sent by the webhook

@@ -465,6 +465,18 @@ caf::result<bool> on_jira_set_link(storage_state& st, const storage::jira_link& 
   return true;
 }
 
+caf::result<bool> on_jira_link_comment(storage_state& st, const storage::jira_comment_link& l) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto added = (*txn)->link_jira_comment(l);
+  if (!added)
+    return failed(added.err());
+  if (auto ok = (*txn)->commit(); !ok)
+    return failed(ok.err());
+  return *added;
+}
+
 caf::result<jira_comment_answer> on_jira_comment(storage_state& st, const jira_comment_query& q) {
   auto link = q.comment_id.empty() ? st.store->jira_comment_by_chat(q.request_id, q.chat_message_id)
                                    : st.store->jira_comment_by_id(q.comment_id);
@@ -713,6 +725,7 @@ storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<sto
     [self](atom::jira, const jira_link_query& q) { return on_jira_link(self->state, q); },
     [self](atom::jira, const jira_comment_query& q) { return on_jira_comment(self->state, q); },
     [self](atom::jira, const storage::jira_link& l) { return on_jira_set_link(self->state, l); },
+    [self](atom::jira, const storage::jira_comment_link& l) { return on_jira_link_comment(self->state, l); },
     [self](atom::inbox, const storage::inbox_delivery& d) { return on_inbox_add(self->state, d); },
     [self](atom::inbox, std::size_t limit) { return on_inbox_pending(self->state, limit); },
     [self](atom::inbox, const inbox_done& d) { return on_inbox_done(self->state, d); },

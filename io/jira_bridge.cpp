@@ -1171,13 +1171,38 @@ void route_one(self_ptr self, jira::change c, std::function<void()> next) {
         }
         auto req = *a.request;
         switch (c.kind) {
-          case jira::change_kind::comment_added:
-            st.impl->count([](auto& x) { ++x.changes_routed; });
-            to_request(self, req,
-                       domain::jira_comment_added{c.comment_id, c.author_display.empty() ? "Jira" : c.author_display,
-                                                  c.body},
-                       next);
+          case jira::change_kind::comment_added: {
+            // A comment known here is one of ours (to_jira) or posted before (from_jira): the pair of deliveries
+            // of one comment, a replay, or a poll that sees it again.
+            storage::jira_comment_link l{req.request_id, "jira:" + c.comment_id, c.comment_id, "from_jira", now_ms()};
+            auto post = [self, req, c, l, next] {
+              self->state.impl->count([](auto& x) { ++x.changes_routed; });
+              to_request(self, req,
+                         domain::jira_comment_added{c.comment_id, c.author_display.empty() ? "Jira" : c.author_display,
+                                                    c.body},
+                         [self, l, next] {
+                           self->request(self->state.impl->storage, storage_timeout, atom::jira_v, l)
+                             .then([next](bool) { next(); },
+                                   [next](caf::error& err) {
+                                     spdlog::error("jira: recording a comment link fails: {}", dutydesk::describe(err));
+                                     next();
+                                   });
+                         });
+            };
+            self->request(st.impl->storage, storage_timeout, atom::jira_v, actors::jira_comment_query{"", "", c.comment_id})
+              .then(
+                [post, next](actors::jira_comment_answer& known) {
+                  if (known.link)
+                    next();
+                  else
+                    post();
+                },
+                [next](caf::error& err) {
+                  spdlog::error("jira: looking up a comment fails: {}", dutydesk::describe(err));
+                  next();
+                });
             return;
+          }
           case jira::change_kind::assignee_changed:
             st.impl->count([](auto& x) { ++x.changes_routed; });
             to_request(self, req, domain::jira_assignee_changed{c.dedupe_key, c.assignee_display}, next);

@@ -294,3 +294,37 @@ TEST_F(jira_bridge_test, a_429_burst_delays_the_create_and_it_still_happens_once
   auto faults = control(http_method::get, "/control/faults");
   EXPECT_GT(faults["injected"]["jira-dc"]["429"].get<int>(), 0) << faults.dump();
 }
+
+TEST_F(jira_bridge_test, without_webhooks_the_jql_poll_brings_comments_and_status_changes) {
+  bcfg.poll_interval = std::chrono::milliseconds(300);
+  store_request("REQ6", {action("REQ6/jira/create", domain::jira_kind::create)});
+  start_bridge();
+  auto u = next_update();
+  ASSERT_TRUE(u);
+  auto* linked = std::get_if<domain::jira_linked>(&u->change);
+  ASSERT_NE(linked, nullptr);
+  auto key = linked->key;
+  auto c = control(http_method::post, "/control/jira-dc/issues/" + key + "/comments",
+                   {{"as", "carol"}, {"body", "try the other runner"}});
+  ASSERT_EQ(c["_status"], 201) << c.dump();
+  auto t = control(http_method::post, "/control/jira-dc/issues/" + key + "/transitions",
+                   {{"as", "carol"}, {"to", "In Progress"}});
+  ASSERT_EQ(t["_status"], 200) << t.dump();
+  std::optional<domain::jira_comment_added> comment;
+  std::optional<domain::jira_status_changed> status;
+  for (int i = 0; i < 20 && !(comment && status); ++i) {
+    auto x = next_update(5s);
+    ASSERT_TRUE(x) << "the poll delivered nothing more";
+    EXPECT_EQ(x->request_id, "REQ6");
+    if (auto* cm = std::get_if<domain::jira_comment_added>(&x->change))
+      comment = *cm;
+    if (auto* st = std::get_if<domain::jira_status_changed>(&x->change); st && st->status == "In Progress")
+      status = *st;
+  }
+  ASSERT_TRUE(comment);
+  EXPECT_EQ(comment->comment_id, c["id"]);
+  EXPECT_EQ(comment->author, "Carol Chen");
+  EXPECT_EQ(comment->text, "try the other runner");
+  ASSERT_TRUE(status);
+  EXPECT_GE(bridge_->stats().polls, 1u);
+}

@@ -22,6 +22,7 @@ actors::storage_actor::behavior_type storage_behavior(Handlers... core) {
     [](atom::jira, actors::jira_op_update&) { return true; },
     [](atom::jira, actors::jira_link_query&) { return actors::jira_link_answer{}; },
     [](atom::jira, storage::jira_link&) { return true; },
+    [](atom::jira, storage::jira_comment_link&) { return true; },
     [](atom::jira, actors::jira_comment_query&) { return actors::jira_comment_answer{}; },
     [](atom::inbox, storage::inbox_delivery&) { return true; },
     [](atom::inbox, std::size_t) { return std::vector<storage::inbox_delivery>{}; },
