@@ -1117,6 +1117,9 @@ void born(self_ptr self, const jira::change& c, std::function<void()> next) {
   b.issue_url = st.impl->cfg.base_url + "/browse/" + i.key;
   b.issue_status = i.status_name;
   b.reporter = !i.reporter.display_name.empty() ? i.reporter.display_name : i.creator.display_name;
+  for (const auto& [chat_user, jira_user] : st.impl->cfg.jira_user_of)
+    if (!jira_user.empty() && (jira_user == i.reporter.name || jira_user == i.reporter.account_id))
+      b.requester = chat_user; // the reporter is a known chat user: they own the request
   b.summary = i.summary;
   b.text = i.description;
   auto issue_id = i.id;
