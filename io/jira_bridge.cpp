@@ -264,7 +264,7 @@ struct jira_bridge::impl {
       case api_errc::server: {
         r->out.v = jira_outcome::verdict::retry;
         auto n = std::min<std::int32_t>(r->op.attempts, 20);
-        auto backoff = milliseconds(1000) * (std::int64_t{1} << std::min(n - 1, 16));
+        auto backoff = milliseconds(1000) * (std::int64_t{1} << std::clamp(n - 1, 0, 16));
         r->out.retry_in = std::min(backoff, cfg.max_backoff);
         if (e.retry_after)
           r->out.retry_in = std::max(r->out.retry_in, *e.retry_after);
