@@ -139,8 +139,15 @@ Poke at it (the control API acts as the Rocket.Chat users; dutydesk answers as i
   # drop dutydesk's websocket, or make Rocket.Chat answer 30% 429s for 10 s:
   curl -s -XPOST $C/drop
   curl -s -XPOST 127.0.0.1:8099/control/faults -d '{"system":"rocketchat","rate_429":0.3,"for_ms":10000}'
+  # the Jira side (Data Center): every request is an issue; comment or transition as carol and watch the thread:
+  curl -s 127.0.0.1:8099/control/jira-dc/issues
+  curl -s -XPOST 127.0.0.1:8099/control/jira-dc/issues/CICD-2/comments -d '{"as":"carol","body":"Fixed on our side"}'
+  curl -s -XPOST 127.0.0.1:8099/control/jira-dc/issues/CICD-2/transitions -d '{"as":"carol","to":"In Progress"}'
+  # a task created in Jira becomes a request in the channel of its service:
+  curl -s -XPOST 127.0.0.1:8099/control/jira-dc/issues -d '{"as":"carol","project":"CICD","summary":"Runner disk full","fields":{"customfield_10100":{"value":"ci"}}}'
 
-  Logs: .demo/dutydesk.log, .demo/sim.err. Control API reference: docs/simulator.md, docs/sim/rocketchat.md.
+  Logs: .demo/dutydesk.log, .demo/sim.err. Control API reference: docs/simulator.md, docs/sim/rocketchat.md,
+  docs/sim/jira.md; the mirror: docs/jira.md.
   Press Ctrl-C to stop both.
 TXT
 wait -n "$sim_pid" "$dd_pid" || true
