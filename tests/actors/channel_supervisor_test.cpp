@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -139,7 +140,12 @@ actors::duty_actor::behavior_type fake_duty(actors::duty_actor::pointer, std::sh
 // UBSan's null check reports inside CAF's headers.
 actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer, std::string) {
   return {
-    [](atom::post, actors::chat_post&) { return actors::posted{}; },
+    [](atom::post, actors::chat_post& p) {
+      // A message id derived from the key, as the real adapter derives one.
+      auto id = p.key;
+      std::replace(id.begin(), id.end(), '/', '-');
+      return actors::posted{id, "http://chat.test/channel/" + p.room + "?msg=" + id};
+    },
     [](atom::react, actors::chat_reaction&) { return true; },
     [](atom::dm, actors::chat_dm&) { return actors::posted{}; },
   };
@@ -587,4 +593,52 @@ TEST_F(ChannelSupervisor, exit_stops_every_child) {
     ++downs;
   }
   EXPECT_EQ(downs, 3);
+}
+
+TEST_F(ChannelSupervisor, a_jira_change_goes_to_the_request_and_one_for_an_unknown_request_is_answered_and_dropped) {
+  chat(top("root1", "carol", "my build is broken", 100));
+  ASSERT_EQ(kids->all.size(), 1u);
+  EXPECT_TRUE(request<bool>(sup, atom::jira_v,
+                            actors::jira_update{"root1", domain::jira_comment_added{"10042", "Carol Chen", "retry"}}));
+  ASSERT_EQ(kids->all[0]->jira.size(), 1u);
+  auto* c = std::get_if<domain::jira_comment_added>(&kids->all[0]->jira[0].change);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->comment_id, "10042");
+  auto before = status().ignored;
+  EXPECT_TRUE(request<bool>(sup, atom::jira_v,
+                            actors::jira_update{"nope", domain::jira_assignee_changed{"h1", "Bob Smith"}}));
+  EXPECT_EQ(kids->all.size(), 1u);
+  EXPECT_EQ(status().ignored, before + 1);
+}
+
+TEST_F(ChannelSupervisor, an_edited_thread_reply_is_handed_on_as_an_edit) {
+  chat(top("root1", "carol", "my build is broken", 100));
+  auto ev = in_thread("r1", "root1", "carol", "it is the runner", 200);
+  ev.msg.edited = true;
+  ev.msg.author_name = "Carol Chen";
+  chat(ev);
+  ASSERT_EQ(kids->all[0]->replies.size(), 1u);
+  EXPECT_TRUE(kids->all[0]->replies[0].edited);
+  EXPECT_EQ(kids->all[0]->replies[0].author_name, "Carol Chen");
+  EXPECT_EQ(kids->all[0]->replies[0].text, "it is the runner");
+}
+
+TEST_F(ChannelSupervisor, a_task_born_in_jira_is_posted_once_and_becomes_a_request_linked_to_its_issue) {
+  actors::jira_born b{"CICD-42", "http://jira.test/browse/CICD-42", "To Do", "Carol Chen", "", "Runner disk full",
+                      "runner-7 has no space"};
+  auto id = request<std::string>(sup, atom::open_v, b);
+  EXPECT_EQ(id, "jira-CICD-42-post");
+  ASSERT_EQ(kids->all.size(), 1u);
+  const auto& c = *kids->all[0];
+  ASSERT_TRUE(c.created());
+  const auto& created = std::get<domain::created>(c.args.start);
+  EXPECT_EQ(created.request_id, id);
+  EXPECT_EQ(created.jira_key, "CICD-42");
+  EXPECT_EQ(created.jira_url, "http://jira.test/browse/CICD-42");
+  EXPECT_EQ(created.requester, "dutydesk"); // the reporter is no known chat user
+  EXPECT_EQ(created.text, "Runner disk full\nrunner-7 has no space");
+  EXPECT_EQ(created.on_duty.users, std::vector<std::string>{"alice"});
+  // Again (a replayed delivery): the same request, nothing new.
+  EXPECT_EQ(request<std::string>(sup, atom::open_v, b), id);
+  EXPECT_EQ(kids->all.size(), 1u);
 }

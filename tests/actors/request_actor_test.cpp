@@ -443,3 +443,48 @@ TEST_F(RequestActor, storage_failure_exits_with_the_error) {
   ASSERT_TRUE(reason);
   EXPECT_EQ(*reason, make_error(ec::storage_failed)) << describe(*reason);
 }
+
+namespace {
+
+/// Counts the bridge's wake-ups.
+actors::jira_bridge_actor::behavior_type fake_bridge(actors::jira_bridge_actor::pointer, std::shared_ptr<int> ticks) {
+  return {
+    [ticks](atom::tick) { ++*ticks; },
+  };
+}
+
+} // namespace
+
+TEST_F(RequestActor, jira_actions_ride_in_the_steps_persist_and_wake_the_bridge_after_it) {
+  auto ticks = std::make_shared<int>(0);
+  auto bridge = sys.spawn(fake_bridge, ticks);
+  auto a = args(make_created());
+  a.params.jira = true;
+  a.params.statuses[1].jira_status = "In Progress";
+  a.deps.jira = bridge;
+  auto h = actors::spawn_request(sys, std::move(a));
+  spawned.push_back(h);
+  run();
+  ASSERT_EQ(store->saves.size(), 1u);
+  const auto& first = store->saves[0].jira;
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].key, "R1/jira/create");
+  EXPECT_EQ(first[1].key, "R1/jira/assign/0");
+  EXPECT_EQ(first[1].author, "alice");
+  EXPECT_EQ(*ticks, 1);
+  // A plain reply is one comment row, written although the request's own state did not change.
+  ASSERT_TRUE(say(h, "carol", "still broken"));
+  ASSERT_EQ(store->saves.size(), 2u);
+  ASSERT_EQ(store->saves[1].jira.size(), 1u);
+  EXPECT_EQ(store->saves[1].jira[0].kind, domain::jira_kind::comment);
+  EXPECT_EQ(store->saves[1].jira[0].text, "still broken");
+  ASSERT_TRUE(say(h, "alice", "!dd status in_progress"));
+  ASSERT_EQ(store->saves.size(), 3u);
+  ASSERT_EQ(store->saves[2].jira.size(), 1u);
+  EXPECT_EQ(store->saves[2].jira[0].jira_status, "In Progress");
+  EXPECT_EQ(*ticks, 3);
+  // A step without Jira actions saves none and wakes nobody.
+  ASSERT_TRUE(say(h, "alice", "!dd help"));
+  EXPECT_EQ(*ticks, 3);
+  caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+}
