@@ -397,6 +397,33 @@ export async function postWebhook(url, body, { secret, signature, identifier, he
   return { status: r.status, text: await r.text() };
 }
 
+/** A delivery's body as the raw JSON text to POST (the control API returns it parsed). */
+export const rawBody = (d) => (typeof d.body === 'string' ? d.body : JSON.stringify(d.body));
+
+/**
+ * Runs `fn` while Jira's webhook to this stack's dutydesk is replaced by one to a closed port (same events and
+ * secret), so the events `fn` causes are delivered nowhere; then restores the webhook. Returns those deliveries
+ * (oldest first, each with `raw`, the body to POST), waited for until `count` of them exist.
+ */
+export async function captureDeliveries(stack, fn, { count = 1, events = JIRA_EVENTS } = {}) {
+  const J = stack.jira;
+  const live = (await J.webhooks()).filter((w) => w.url === stack.webhookUrl);
+  for (const w of live) await J.deleteWebhook(w.id);
+  let captured;
+  try {
+    const capture = await J.addWebhook({ name: 'capture', url: `http://127.0.0.1:${await freePort()}/jira/webhook`, events, secret: stack.webhookSecret });
+    await fn();
+    captured = await waitFor(`${count} captured deliveries`, async () => {
+      const ds = (await J.deliveries({ webhook: capture.id, body: true })).filter((d) => d.body !== undefined);
+      return ds.length >= count ? ds : null;
+    }, { context: async () => JSON.stringify(await J.deliveries({ webhook: capture.id })) });
+    await J.deleteWebhook(capture.id);
+  } finally {
+    await J.addWebhook({ name: 'dutydesk', url: stack.webhookUrl, events: JIRA_EVENTS, secret: stack.webhookSecret });
+  }
+  return captured.map((d) => ({ ...d, raw: rawBody(d) }));
+}
+
 /** The bot's "Jira: [KEY](url)" posts of a thread. */
 export const jiraLinks = (thread) => thread.replies.filter(isJiraLink);
 /** The issue key of a "Jira: [KEY](url)" post. */
@@ -786,22 +813,10 @@ export function jiraMirrorSuite(flavor, bin) {
     nodeTest.test('webhook security: unsigned and wrongly signed deliveries get 401 and change nothing; a replayed delivery gets 200 and posts nothing twice', async () => {
       const { root } = await h.ask('alice', CICD, uniq('who may talk to me'));
       const { key } = await j.waitLink(root._id);
-      // A delivery dutydesk has not seen: carol comments while the only webhook points at a closed port.
-      const live = (await J.webhooks()).filter((w) => w.url === stack.webhookUrl);
-      assert.equal(live.length, 1, JSON.stringify(await J.webhooks()));
-      const deadUrl = `http://127.0.0.1:${await freePort()}/jira/webhook`;
-      let body;
-      await J.deleteWebhook(live[0].id);
-      try {
-        const capture = await J.addWebhook({ name: 'capture', url: deadUrl, events: ['comment_created'], secret });
-        await J.comment(key, 'carol', 'Only a signed delivery may say this.');
-        const d = await waitFor('the captured delivery', async () =>
-          (await J.deliveries({ webhook: capture.id, body: true })).find((x) => x.event === 'comment_created' && x.body));
-        body = typeof d.body === 'string' ? d.body : JSON.stringify(d.body);
-        await J.deleteWebhook(capture.id);
-      } finally {
-        await J.addWebhook({ name: `dutydesk-jira-${flavor}`, url: stack.webhookUrl, events: JIRA_EVENTS, secret });
-      }
+      // A delivery dutydesk has not seen: carol comments while Jira's webhook points at a closed port.
+      const [captured] = await captureDeliveries(stack, () => J.comment(key, 'carol', 'Only a signed delivery may say this.'),
+        { events: ['comment_created'] });
+      const body = captured.raw;
       assert.equal(typeof body, 'string');
       const id = randomUUID();
       const unsigned = await postWebhook(stack.webhookUrl, body, { identifier: id });
@@ -824,7 +839,7 @@ export function jiraMirrorSuite(flavor, bin) {
       const genuine = (await J.deliveries({ issue: key, body: true })).filter((x) => x.event === 'comment_created' && x.state === 'delivered');
       assert.ok(genuine.length >= 1);
       for (const g of genuine) {
-        const r = await postWebhook(stack.webhookUrl, typeof g.body === 'string' ? g.body : JSON.stringify(g.body), { identifier: g.identifier, secret });
+        const r = await postWebhook(stack.webhookUrl, rawBody(g), { identifier: g.identifier, secret });
         assert.equal(r.status, 200, r.text);
       }
       await j.jiraSync(root._id, key);
