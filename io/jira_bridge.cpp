@@ -331,10 +331,11 @@ struct jira_bridge::impl {
   }
 
   void create(const run_ptr& r) {
-    if (r->link) { // linked in an earlier attempt whose row update was lost: nothing more to do
-      r->out.v = jira_outcome::verdict::done;
-      r->out.result = r->link->issue_key;
-      return finish(r);
+    if (r->link) {
+      // Linked already: a task born in Jira (the inbox linked it) or an earlier attempt whose row update was lost.
+      // What follows a link (the remote link back to the thread) is queued all the same; its key dedupes.
+      auto l = *r->link;
+      return linked(r, l.issue_id, l.issue_key, "", l.project);
     }
     if (!r->request) {
       r->out.v = jira_outcome::verdict::failed;
