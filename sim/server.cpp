@@ -176,7 +176,9 @@ private:
   }
 
   void on_write(beast::error_code ec, std::size_t) {
-    if (ec)
+    // A write may complete successfully after a drop already finished the session and cleared the queue (the
+    // completion was on its way when the socket was aborted): the frame it wrote is gone with the queue.
+    if (ec || finished_ || queue_.empty())
       return finish();
     queue_.pop_front();
     if (!queue_.empty())
