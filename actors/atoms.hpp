@@ -163,6 +163,11 @@ struct jira_comment_answer {
   std::optional<storage::jira_comment_link> link;
 };
 
+/// Deletes processed inbox rows older than `older_than` (epoch ms); their delivery ids stay remembered.
+struct inbox_prune {
+  std::int64_t older_than = 0;
+};
+
 /// Marks an inbox delivery processed with its outcome (e.g. "routed", "ignored: own").
 struct inbox_done {
   std::int64_t seq = 0;
@@ -225,6 +230,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_link_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_comment_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::jira_comment_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::inbox_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::inbox_prune)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::storage::inbox_delivery)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::storage::jira_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::storage::jira_comment_link)

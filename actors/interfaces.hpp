@@ -77,6 +77,8 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<atom::inbox, std::size_t>::with<std::vector<storage::inbox_delivery>>,
   /// Marks an inbox row processed; sent by the Jira bridge.
   caf::replies_to<atom::inbox, inbox_done>::with<bool>,
+  /// Prunes processed inbox rows; answers how many went. Sent by the Jira bridge (daily).
+  caf::replies_to<atom::inbox, inbox_prune>::with<std::size_t>,
   /// A small durable value (e.g. a JQL poll watermark): get ("" when unset) and set.
   caf::replies_to<atom::get, std::string>::with<std::string>,
   caf::replies_to<atom::save, std::string, std::string>::with<bool>>;

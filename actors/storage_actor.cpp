@@ -516,6 +516,18 @@ caf::result<bool> on_inbox_done(storage_state& st, const inbox_done& d) {
   return true;
 }
 
+caf::result<std::size_t> on_inbox_prune(storage_state& st, const inbox_prune& p) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto n = (*txn)->prune_inbox(p.older_than);
+  if (!n)
+    return failed(n.err());
+  if (auto ok = (*txn)->commit(); !ok)
+    return failed(ok.err());
+  return *n;
+}
+
 caf::result<std::string> on_state_get(storage_state& st, const std::string& key) {
   auto v = st.store->state(key);
   if (!v)
@@ -729,6 +741,7 @@ storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<sto
     [self](atom::inbox, const storage::inbox_delivery& d) { return on_inbox_add(self->state, d); },
     [self](atom::inbox, std::size_t limit) { return on_inbox_pending(self->state, limit); },
     [self](atom::inbox, const inbox_done& d) { return on_inbox_done(self->state, d); },
+    [self](atom::inbox, const inbox_prune& p) { return on_inbox_prune(self->state, p); },
     [self](atom::get, const std::string& key) { return on_state_get(self->state, key); },
     [self](atom::save, const std::string& key, const std::string& value) {
       return on_state_set(self->state, key, value);

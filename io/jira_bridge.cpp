@@ -77,7 +77,8 @@ using bridge_actor = actors::jira_bridge_actor::extend<
   caf::reacts_to<atom::inbox, storage::inbox_delivery, webhook_reply>,
   caf::reacts_to<atom::status, std::uint64_t, jira_status_now>,
   caf::reacts_to<atom::lookup, poll_result>,
-  caf::reacts_to<atom::open>>;
+  caf::reacts_to<atom::open>,
+  caf::reacts_to<atom::inbox, atom::done>>;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -1389,10 +1390,19 @@ bridge_actor::behavior_type bridge_behavior(bridge_actor::stateful_pointer<bridg
         self->state.started = true;
         drain(self);
         process_inbox(self);
+        self->send(self, atom::inbox_v, atom::done_v);
       }
       poll_all(self);
     },
     [self](atom::done, std::uint64_t corr, jira_outcome& out) { apply(self, corr, std::move(out)); },
+    [self](atom::inbox, atom::done) {
+      // Daily: processed deliveries older than inbox_keep go; their ids stay remembered for dedupe.
+      auto keep = self->state.impl->cfg.inbox_keep;
+      self->request(self->state.impl->storage, storage_timeout, atom::inbox_v, actors::inbox_prune{now_ms() - keep.count()})
+        .then([](std::size_t n) { spdlog::info("jira: pruned {} processed webhook deliveries", n); },
+              [](caf::error& err) { spdlog::warn("jira: pruning the inbox fails: {}", dutydesk::describe(err)); });
+      self->delayed_send(self, std::chrono::hours(24), atom::inbox_v, atom::done_v);
+    },
     [self](atom::status, std::uint64_t corr, jira_status_now& s) {
       auto it = self->state.status_waiters.find(corr);
       if (it == self->state.status_waiters.end())

@@ -76,6 +76,7 @@ struct jira_bridge_config {
   std::chrono::milliseconds blocked_retry = std::chrono::minutes(10);
   std::chrono::milliseconds max_backoff = std::chrono::minutes(5);
   std::chrono::milliseconds poll_overlap = std::chrono::minutes(2);
+  std::chrono::milliseconds inbox_keep = std::chrono::hours(24 * 7); // processed deliveries kept this long, pruned daily
 };
 
 /// Counters, for metrics and tests.

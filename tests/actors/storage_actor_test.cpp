@@ -392,5 +392,24 @@ TEST_F(StorageActor, find_of_a_row_with_malformed_lifecycle_is_empty) {
   EXPECT_TRUE(request<std::vector<domain::request_record>>(actor, atom::load_v, std::string{"cicd-support"}).empty());
 }
 
+TEST_F(StorageActor, the_jira_inbox_dedupes_marks_and_prunes_and_a_pruned_delivery_stays_refused) {
+  storage::inbox_delivery d;
+  d.delivery_id = "d-1";
+  d.source = "webhook";
+  d.body = R"({"webhookEvent":"comment_created"})";
+  d.received_at = 1000;
+  EXPECT_TRUE(request<bool>(actor, atom::inbox_v, d));
+  EXPECT_FALSE(request<bool>(actor, atom::inbox_v, d)); // the same delivery again
+  auto pending = request<std::vector<storage::inbox_delivery>>(actor, atom::inbox_v, std::size_t{10});
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].body, d.body);
+  EXPECT_TRUE(request<bool>(actor, atom::inbox_v, inbox_done{pending[0].seq, "routed"}));
+  EXPECT_TRUE(request<std::vector<storage::inbox_delivery>>(actor, atom::inbox_v, std::size_t{10}).empty());
+  // Processed now (the wall clock): pruning older rows keeps it, pruning up to the future removes it.
+  EXPECT_EQ(request<std::size_t>(actor, atom::inbox_v, inbox_prune{1}), 0u);
+  EXPECT_EQ(request<std::size_t>(actor, atom::inbox_v, inbox_prune{ms(wall_now()) + 1}), 1u);
+  EXPECT_FALSE(request<bool>(actor, atom::inbox_v, d)); // still refused after the prune
+}
+
 } // namespace
 } // namespace dutydesk::actors

@@ -27,6 +27,7 @@ actors::storage_actor::behavior_type storage_behavior(Handlers... core) {
     [](atom::inbox, storage::inbox_delivery&) { return true; },
     [](atom::inbox, std::size_t) { return std::vector<storage::inbox_delivery>{}; },
     [](atom::inbox, actors::inbox_done&) { return true; },
+    [](atom::inbox, actors::inbox_prune&) { return std::size_t{0}; },
     [](atom::get, std::string&) { return std::string{}; },
     [](atom::save, std::string&, std::string&) { return true; },
   };
