@@ -570,9 +570,9 @@ struct jira_bridge::impl {
     });
   }
 
-  /// The next status on the shortest known way from `from` to `target`, if the transitions seen so far know one.
-  std::optional<std::string> next_hop(const std::string& from, const std::string& target,
-                                      const std::vector<jira::transition>& available) {
+  /// The next status on the shortest known way to `target` from the status whose transitions are `available`, if
+  /// the transitions seen so far know one.
+  std::optional<std::string> next_hop(const std::string& target, const std::vector<jira::transition>& available) {
     std::map<std::string, std::string> first; // status → the first hop that reaches it
     std::deque<std::string> q;
     for (const auto& t : available)
@@ -588,7 +588,6 @@ struct jira_bridge::impl {
           if (first.emplace(n, first[s]).second)
             q.push_back(n);
     }
-    (void) from;
     return std::nullopt;
   }
 
@@ -619,7 +618,7 @@ struct jira_bridge::impl {
         if (pick == nullptr && iequals(t.to_name, target))
           pick = &t;
       if (pick == nullptr)
-        if (auto hop = next_hop(current, target, ts.value()))
+        if (auto hop = next_hop(target, ts.value()))
           for (const auto& t : ts.value())
             if (pick == nullptr && iequals(t.to_name, *hop) && r->visited.count(t.to_name) == 0)
               pick = &t;
