@@ -55,28 +55,12 @@ public:
   const std::string& error() const { return error_; }
 
   std::string text(element obj, std::string_view key, std::string_view where) {
-    auto v = field(obj, key);
-    if (!v)
-      return {};
-    std::string_view s;
-    if (v->get(s) == simdjson::SUCCESS)
-      return std::string(s);
-    fail(where, key, "a string");
-    return {};
+    return string_field(obj, key, where, false);
   }
 
   // Ids and changelog values: Jira sends strings, but a number is read as its text rather than rejected.
   std::string id(element obj, std::string_view key, std::string_view where) {
-    auto v = field(obj, key);
-    if (!v)
-      return {};
-    std::string_view s;
-    if (v->get(s) == simdjson::SUCCESS)
-      return std::string(s);
-    if (v->is_int64() || v->is_uint64())
-      return simdjson::minify(*v);
-    fail(where, key, "a string");
-    return {};
+    return string_field(obj, key, where, true);
   }
 
   std::optional<element> object(element obj, std::string_view key, std::string_view where) {
@@ -119,6 +103,19 @@ public:
   }
 
 private:
+  std::string string_field(element obj, std::string_view key, std::string_view where, bool number_ok) {
+    auto v = field(obj, key);
+    if (!v)
+      return {};
+    std::string_view s;
+    if (v->get(s) == simdjson::SUCCESS)
+      return std::string(s);
+    if (number_ok && (v->is_int64() || v->is_uint64()))
+      return simdjson::minify(*v);
+    fail(where, key, "a string");
+    return {};
+  }
+
   std::string error_;
 };
 

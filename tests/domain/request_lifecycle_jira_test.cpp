@@ -1,6 +1,7 @@
 // The Jira side of the request lifecycle: which jira_action effects a step asks for, and what Jira's own changes do
 // to the request.
 #include "domain/request_lifecycle.hpp"
+#include "lifecycle_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,10 +11,9 @@
 
 using namespace std::chrono_literals;
 using namespace dutydesk::domain;
+using namespace dutydesk::domain::test;
 
 namespace {
-
-const timestamp t0{std::chrono::milliseconds{1'700'000'000'000}};
 
 lifecycle_params jira_params() {
   lifecycle_params p;
@@ -26,22 +26,6 @@ lifecycle_params jira_params() {
   p.bot_user = "dutydesk";
   p.jira = true;
   return p;
-}
-
-created make_created() {
-  duty_resolution d;
-  d.users = {"alice"};
-  return created{"R1", "support", "root1", "carol", "my build is broken",
-                 "https://chat.example.com/channel/support?msg=root1", d};
-}
-
-template <class T>
-std::vector<T> all(const std::vector<effect>& xs) {
-  std::vector<T> result;
-  for (const auto& x : xs)
-    if (const auto* p = std::get_if<T>(&x))
-      result.push_back(*p);
-  return result;
 }
 
 thread_reply reply(std::string id, std::string author, std::string text) {

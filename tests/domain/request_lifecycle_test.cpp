@@ -1,4 +1,5 @@
 #include "domain/request_lifecycle.hpp"
+#include "lifecycle_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +9,9 @@
 
 using namespace std::chrono_literals;
 using namespace dutydesk::domain;
+using namespace dutydesk::domain::test;
 
 namespace {
-
-const timestamp t0{std::chrono::milliseconds{1'700'000'000'000}};
 
 lifecycle_params params() {
   lifecycle_params p;
@@ -26,29 +26,6 @@ lifecycle_params params() {
   p.bot_user = "dutydesk";
   p.channels = {{"support", {"support-svc"}}, {"triage", {"billing-api"}}};
   return p;
-}
-
-created make_created() {
-  duty_resolution d;
-  d.users = {"alice"};
-  return created{"R1", "support", "root1", "carol", "my build is broken",
-                 "https://chat.example.com/channel/support?msg=root1", d};
-}
-
-template <class T>
-std::vector<T> all(const std::vector<effect>& xs) {
-  std::vector<T> result;
-  for (const auto& x : xs)
-    if (const auto* p = std::get_if<T>(&x))
-      result.push_back(*p);
-  return result;
-}
-
-template <class T>
-T only(const std::vector<effect>& xs) {
-  auto found = all<T>(xs);
-  EXPECT_EQ(found.size(), 1u);
-  return found.empty() ? T{} : found.front();
 }
 
 int msg_counter = 0;

@@ -14,19 +14,6 @@ namespace {
 
 using jira_store_test = temp_dir_test;
 
-request_record bare_request(const std::string& id, millis at) {
-  request_record r;
-  r.id = id;
-  r.room_id = "room-support";
-  r.root_message_id = "msg-" + id;
-  r.requester_id = "u-dave";
-  r.requester_username = "dave";
-  r.text = "hi";
-  r.status = "new";
-  r.created_at = r.updated_at = r.last_activity_at = at;
-  return r;
-}
-
 jira_op op(const std::string& request_id, const std::string& kind, millis at, const std::string& suffix = "") {
   jira_op x;
   x.key = request_id + "/jira/" + kind + suffix;
@@ -75,8 +62,8 @@ TEST_F(jira_store_test, enqueue_assigns_global_order_and_ignores_replays) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
-    DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
-    DD_ASSERT_OK(t.upsert_request(bare_request("r2", 2)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r2", 2)));
     EXPECT_EQ(*t.enqueue_jira_op(op("r1", "create", 30)), true);
     EXPECT_EQ(*t.enqueue_jira_op(op("r2", "create", 10)), true);
   });
@@ -116,7 +103,7 @@ TEST_F(jira_store_test, update_records_attempts_and_outcomes) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
-    DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
     ASSERT_TRUE(*t.enqueue_jira_op(op("r1", "create", 10)));
     ASSERT_TRUE(*t.enqueue_jira_op(op("r1", "assign", 11)));
     ASSERT_TRUE(*t.enqueue_jira_op(op("r1", "transition", 12)));
@@ -182,9 +169,9 @@ TEST_F(jira_store_test, jira_link_upsert_and_lookup_by_key_or_id) {
   jira_link a{"r1", "SUP-1", "10001", "https://jira.example/browse/SUP-1", "SUP", 100};
   jira_link b{"r2", "SUP-2", "10002", "https://jira.example/browse/SUP-2", "SUP", 200};
   in_txn(*st, [&](transaction& t) {
-    DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
-    DD_ASSERT_OK(t.upsert_request(bare_request("r2", 2)));
-    DD_ASSERT_OK(t.upsert_request(bare_request("r3", 3)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r2", 2)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r3", 3)));
     DD_ASSERT_OK(t.set_jira_link(a));
     DD_ASSERT_OK(t.set_jira_link(b));
   });
@@ -226,8 +213,8 @@ TEST_F(jira_store_test, comment_links_are_unique_both_ways) {
   jira_comment_link out{"r1", "m1", "c100", "to_jira", 10};
   jira_comment_link in{"r1", "m2", "c200", "from_jira", 20};
   in_txn(*st, [&](transaction& t) {
-    DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
-    DD_ASSERT_OK(t.upsert_request(bare_request("r2", 2)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r2", 2)));
     EXPECT_EQ(*t.link_jira_comment(out), true);
     EXPECT_EQ(*t.link_jira_comment(in), true);
     // The same chat message id in another request is a different message.
@@ -384,8 +371,8 @@ TEST_F(jira_store_test, failing_write_leaves_no_jira_rows) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
-    DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
-    DD_ASSERT_OK(t.upsert_request(bare_request("r2", 2)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
+    DD_ASSERT_OK(t.upsert_request(minimal_request("r2", 2)));
     DD_ASSERT_OK(t.set_jira_link({"r2", "SUP-2", "10002", "u", "SUP", 1}));
   });
   auto before = st->counts();
@@ -442,7 +429,7 @@ TEST_F(jira_store_test, everything_survives_reopen) {
     auto st = open();
     ASSERT_TRUE(st);
     in_txn(*st, [&](transaction& t) {
-      DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
+      DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
       ASSERT_TRUE(*t.enqueue_jira_op(done_op));
       ASSERT_TRUE(*t.enqueue_jira_op(op("r1", "comment", 13, "/m2")));
       DD_ASSERT_OK(t.set_jira_link(link));
@@ -479,7 +466,7 @@ TEST_F(jira_store_test, everything_survives_reopen) {
 
 TEST_F(jira_store_test, version_2_database_upgrades_to_the_jira_tables) {
   const std::array<migration, 2> v2_only{{sqlite_migrations()[0], sqlite_migrations()[1]}};
-  auto old_request = bare_request("old", 5);
+  auto old_request = minimal_request("old", 5);
   old_request.lifecycle = R"({"phase":"active"})";
   {
     sqlite_options old;
@@ -543,7 +530,7 @@ TEST_F(jira_store_test, arbitrary_bytes_round_trip) {
     auto d = delivery("d1", 3);
     d.body = bytes;
     in_txn(*st, [&](transaction& t) {
-      DD_ASSERT_OK(t.upsert_request(bare_request("r1", 1)));
+      DD_ASSERT_OK(t.upsert_request(minimal_request("r1", 1)));
       ASSERT_TRUE(*t.enqueue_jira_op(x));
       ASSERT_TRUE(*t.enqueue_jira_op(empty));
       ASSERT_TRUE(*t.add_inbox(d));

@@ -12,19 +12,6 @@ namespace {
 
 using store_test = temp_dir_test;
 
-request_record minimal_request(const std::string& id, millis at) {
-  request_record r;
-  r.id = id;
-  r.room_id = "room-support";
-  r.root_message_id = "msg-" + id;
-  r.requester_id = "u-dave";
-  r.requester_username = "dave";
-  r.text = "hi";
-  r.status = "new";
-  r.created_at = r.updated_at = r.last_activity_at = at;
-  return r;
-}
-
 outbox_event event(const std::string& id, const std::string& request_id, const std::string& subject, millis at) {
   outbox_event e;
   e.id = id;

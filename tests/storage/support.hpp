@@ -38,6 +38,20 @@ protected:
   std::filesystem::path dir_;
 };
 
+/// A request with only the required fields set.
+inline request_record minimal_request(const std::string& id, millis at) {
+  request_record r;
+  r.id = id;
+  r.room_id = "room-support";
+  r.root_message_id = "msg-" + id;
+  r.requester_id = "u-dave";
+  r.requester_username = "dave";
+  r.text = "hi";
+  r.status = "new";
+  r.created_at = r.updated_at = r.last_activity_at = at;
+  return r;
+}
+
 /// A request with every optional field set.
 inline request_record sample_request(const std::string& id, millis at = 1'700'000'000'000) {
   request_record r;
