@@ -242,6 +242,7 @@ struct jira_bridge::impl {
     domain::jira_action action;
     std::optional<storage::jira_link> link;
     std::optional<domain::request_record> request;
+    std::string comment_id; // edit_comment: the Jira comment of the chat message (from its comment link)
     jira_outcome out;
     std::set<std::string> visited; // transition walk
     std::size_t steps = 0;
@@ -546,16 +547,15 @@ struct jira_bridge::impl {
   void edit_comment(const run_ptr& r) {
     // The comment link was written when the comment was made (an earlier row of the same request).
     r->out.v = jira_outcome::verdict::done;
-    if (r->action.issue_key.empty()) {
-      // action.issue_key carries the comment id for edits (filled by the actor from the comment link).
+    if (r->comment_id.empty()) {
       r->out.error = "no comment to edit (the reply was never mirrored)";
       return finish(r);
     }
-    jc().update_comment(r->link->issue_key, r->action.issue_key, jira::comment_edit_body(cfg.flavor, comment_text(r)),
+    jc().update_comment(r->link->issue_key, r->comment_id, jira::comment_edit_body(cfg.flavor, comment_text(r)),
                         [this, r](api_result<std::monostate> ok) {
                           if (!ok.ok())
-                            return failed(r, ok.error(), "edit comment " + r->action.issue_key);
-                          r->out.result = r->action.issue_key;
+                            return failed(r, ok.error(), "edit comment " + r->comment_id);
+                          r->out.result = r->comment_id;
                           finish(r);
                         });
   }
@@ -991,7 +991,7 @@ void begin_op(self_ptr self, storage::jira_op op) {
           if (action)
             r->action = *action;
           if (!comment_id.empty())
-            r->action.issue_key = comment_id;
+            r->comment_id = comment_id;
           r->link = a.link;
           r->request = a.request;
           auto impl = st.impl;
