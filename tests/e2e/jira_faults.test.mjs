@@ -140,6 +140,11 @@ describe('the Jira mirror under faults', { skip }, () => {
         const { root } = await h.ask('alice', CICD, uniq('the deliveries arrive out of order'));
         const { key } = await j.waitLink(root._id);
         await h.waitBotReactions(root._id, [':new:']);
+        // dutydesk's own follow-ups (assignee, remote link) raise deliveries too: let them happen before the capture.
+        await waitFor(`${key} assigned and linked back`, async () => {
+          const i = await J.issue(key);
+          return i.assignee && (i.remoteLinks ?? []).length === 1;
+        });
         // carol: In Progress, a comment, Done, a comment; none of it reaches dutydesk yet.
         const held = await captureDeliveries(stack, async () => {
           await J.transition(key, 'carol', 'In Progress');
