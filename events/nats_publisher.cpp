@@ -66,6 +66,7 @@ struct nats_publisher::core {
   bool stopping = false;                  // guarded by m
   bool finished = false;                  // guarded by m: the worker has freed its handles and returned
   bool closed = false;                    // guarded by m: libnats ran the closed callback
+  bool attempted = false;                 // guarded by m: the first natsConnection_Connect has returned
 
   std::atomic<bool> up{false};
   std::atomic<bool> stream_ok{false};
@@ -147,6 +148,15 @@ struct nats_publisher::core {
   // -- the worker -------------------------------------------------------------------------------------------------
 
   void connect() {
+    attempt();
+    {
+      std::lock_guard<std::mutex> lock(m);
+      attempted = true;
+    }
+    cv.notify_all();
+  }
+
+  void attempt() {
     natsStatus s = natsOptions_Create(&nopts);
     if (s == NATS_OK)
       s = natsOptions_SetURL(nopts, opts.url.c_str());
@@ -375,6 +385,11 @@ bool nats_publisher::ready() const {
 bool nats_publisher::wait_ready(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(core_->m);
   return core_->cv.wait_for(lock, timeout, [this] { return core_->up && core_->stream_ok; });
+}
+
+bool nats_publisher::wait_attempted(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(core_->m);
+  return core_->cv.wait_for(lock, timeout, [this] { return core_->attempted; });
 }
 
 std::string nats_publisher::stream_problem() const {

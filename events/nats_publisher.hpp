@@ -76,6 +76,10 @@ public:
   /// call it on a CAF scheduler thread or the I/O thread.
   bool wait_ready(std::chrono::milliseconds timeout) const;
 
+  /// Waits until the first connect attempt has returned (connected or not), at most `timeout`; false when it has not
+  /// (a connect stuck inside libnats, nats.c #707). Blocks the caller.
+  bool wait_attempted(std::chrono::milliseconds timeout) const;
+
   /// The last problem ensuring the stream ("" when none), e.g. a subject overlap with another stream.
   std::string stream_problem() const;
 
