@@ -1,4 +1,4 @@
-// dutydesk's command line. Argument parsing only: the commands live in config/commands.hpp and app/migrate.hpp.
+// dutydesk's command line. Argument parsing only: the commands live in config/commands.hpp and app/*.hpp.
 
 #include <iostream>
 #include <string>
@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/migrate.hpp"
+#include "app/report.hpp"
 #include "app/serve.hpp"
 #include "config/commands.hpp"
 
@@ -28,12 +29,10 @@ int main(int argc, char** argv) {
   add_config(serve);
   auto* check = app.add_subcommand("check-config", "Validate a configuration file and exit");
   add_config(check);
-  auto* report = app.add_subcommand("report", "Print a report of requests");
+  auto* report = app.add_subcommand("report", "Print request and survey figures per team for a period");
   add_config(report);
-  std::string since, until, format = "table";
-  report->add_option("--since", since, "First day, YYYY-MM-DD");
-  report->add_option("--until", until, "Last day, YYYY-MM-DD");
-  report->add_option("--format", format, "Output format")->check(CLI::IsMember({"csv", "json", "table"}));
+  dutydesk::app::report_options report_opts;
+  dutydesk::app::add_report_options(*report, report_opts);
   auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations to the configured store");
   add_config(migrate);
   bool check_only = false;
@@ -54,17 +53,8 @@ int main(int argc, char** argv) {
   }
   if (*check)
     return cfg::check_config(config_path, env, std::cout, std::cerr);
-  if (*report) {
-    auto window = cfg::parse_report_window(since, until);
-    if (!window) {
-      std::cerr << window.error() << "\nRun with --help for more information.\n";
-      return cfg::exit_code::usage;
-    }
-    if (!cfg::load_and_report(config_path, env, std::cerr))
-      return cfg::exit_code::invalid_config;
-    std::cerr << "dutydesk report: the configuration is valid, but the report is not built yet\n";
-    return cfg::exit_code::not_implemented;
-  }
+  if (*report)
+    return dutydesk::app::report(config_path, env, report_opts, std::cout, std::cerr);
   if (*migrate) {
     auto loaded = cfg::load_and_report(config_path, env, std::cerr);
     if (!loaded)

@@ -150,20 +150,20 @@ run serve --config "$DATA/bad.yaml"
 expect_rc "serve bad config" 1
 expect_line "serve bad config" err 1 "$DATA/bad.yaml:3:8: rocketchat.url: invalid URL 'ftp://127.0.0.1:3000': scheme must be http or https"
 
-run report --config "$DATA/minimal.yaml" --since 2024-05-01 --until 2024-05-31 --format csv
-expect_rc "report" 3
-expect_file "report" err "dutydesk report: the configuration is valid, but the report is not built yet"
+run report --config "$TMP/nostore.yaml" --since 2024-05-01 --until 2024-05-31 --format csv
+expect_rc "report without a store" 5
+expect_file "report without a store" err "dutydesk report: cannot read sqlite:///nonexistent-dir/dd.db: the database file does not exist"
 run report --config "$DATA/bad.yaml"
 expect_rc "report bad config" 1
 run report --config "$DATA/minimal.yaml" --since 2024-5-1
 expect_rc "report --since format" 2
-expect_line "report --since format" err 1 "--since: expected a date as YYYY-MM-DD"
+expect_line "report --since format" err 1 "--since: expected a date as YYYY-MM-DD or a UTC time as YYYY-MM-DDTHH:MM:SSZ"
 run report --config "$DATA/minimal.yaml" --until 2023-02-29
 expect_rc "report --until day" 2
 expect_line "report --until day" err 1 "--until: no such day in the calendar"
 run report --config "$DATA/minimal.yaml" --since 2024-05-02 --until 2024-05-01
 expect_rc "report since after until" 2
-expect_line "report since after until" err 1 "--since 2024-05-02 is after --until 2024-05-01"
+expect_line "report since after until" err 1 "--since 2024-05-02 is not before --until 2024-05-01"
 run report --config "$DATA/minimal.yaml" --format xml
 expect_rc "report --format" 2
 expect_line "report --format" err 1 "--format: xml not in {csv,json,table}"
@@ -199,6 +199,57 @@ run migrate --check --config "$TMP/pg.yaml"
 expect_rc "migrate on postgresql (not built)" 5
 if grep -q "pg-secret-4711" "$TMP/out" "$TMP/err"; then fail "migrate prints the storage password"; else ok; fi
 if grep -q "^dutydesk migrate: cannot open " "$TMP/err"; then ok; else fail "migrate postgresql error: $(cat "$TMP/err")"; fi
+
+# -- report on a real store ------------------------------------------------------------------------------------------
+{ cat "$DATA/minimal.yaml"; printf 'storage:\n  url: sqlite://%s/report.db\n' "$TMP"; } >"$TMP/report.yaml"
+run migrate --check --config "$TMP/report.yaml"
+run report --config "$TMP/report.yaml" --format json
+expect_rc "report on a store with pending migrations" 4
+if grep -qE "^dutydesk report: cannot read sqlite://$TMP/report.db: [1-9][0-9]* migration\(s\) pending; run \`dutydesk migrate\` first$" "$TMP/err"; then
+  ok; else fail "report on a store with pending migrations: $(cat "$TMP/err")"; fi
+run migrate --config "$TMP/report.yaml"
+expect_rc "migrate for report" 0
+empty_block='"requests_created": 0, "requests_resolved": 0, "first_response_seconds": {"median": null, "p90": null}, "resolution_seconds": {"median": null, "p90": null}, "reopen_rate": null, "surveys_sent": 0, "responses": 0, "response_rate": null, "csat_percent": null, "mean_rating": null, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}'
+run report --config "$TMP/report.yaml" --format json --since 2026-11-01 --until 2026-12-01T00:00:00Z
+expect_rc "report json on an empty store" 0
+expect_file "report json on an empty store" err ""
+# Compared as parsed JSON: the shape, key order and values, not the indentation.
+actual_json=$(python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' <"$TMP/out" 2>&1 || true)
+expected_json="{\"since\": \"2026-11-01T00:00:00Z\", \"until\": \"2026-12-01T00:00:00Z\", \"overall\": {$empty_block}, \"teams\": [{\"team\": \"core\", $empty_block}]}"
+if [[ "$actual_json" == "$expected_json" ]]; then ok; else
+  fail "report json on an empty store: got $actual_json"; fi
+run report --config "$TMP/report.yaml" --format csv --since 2026-11-01 --until 2026-12-01 --team core
+expect_rc "report csv --team" 0
+expect_file "report csv --team" out "scope,team,requests_created,requests_resolved,first_response_median_seconds,first_response_p90_seconds,resolution_median_seconds,resolution_p90_seconds,reopen_rate,surveys_sent,n,response_rate,csat_percent,mean_rating,rating_1,rating_2,rating_3,rating_4,rating_5
+overall,,0,0,,,,,,0,0,,,,0,0,0,0,0
+team,core,0,0,,,,,,0,0,,,,0,0,0,0,0"
+run report --config "$TMP/report.yaml" --since 2026-11-01T00:00:00Z --until 2026-11-02
+expect_rc "report table" 0
+expect_file "report table" out "period 2026-11-01T00:00:00Z .. 2026-11-02T00:00:00Z (until excluded)
+
+team     created  resolved  1st response p50  1st response p90  resolution p50  resolution p90  reopened  surveys  responded  CSAT  mean  1  2  3  4  5  n
+core           0         0                 -                 -               -               -         -        0          -     -     -  0  0  0  0  0  0
+overall        0         0                 -                 -               -               -         -        0          -     -     -  0  0  0  0  0  0"
+run report --config "$TMP/report.yaml" --days 7
+expect_rc "report --days" 0
+if grep -qE '^period [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z \.\. ' "$TMP/out"; then ok; else
+  fail "report --days: $(head -c 300 "$TMP/out")"; fi
+run report --config "$TMP/report.yaml" --since 2026-13-01
+expect_rc "report bad month" 2
+expect_line "report bad month" err 1 "--since: no such day in the calendar"
+expect_file "report bad month" out ""
+run report --config "$TMP/report.yaml" --until 2026-11-01T25:00:00Z
+expect_rc "report bad hour" 2
+expect_line "report bad hour" err 1 "--until: no such time of day"
+run report --config "$TMP/report.yaml" --since 2026-11-01 --until 2026-11-01
+expect_rc "report empty period" 2
+expect_line "report empty period" err 1 "--since 2026-11-01 is not before --until 2026-11-01"
+run report --config "$TMP/report.yaml" --since 2026-11-01 --days 3
+expect_rc "report --days with --since" 2
+expect_line "report --days with --since" err 1 "--days: not together with --since (the period is [since, until))"
+run report --config "$TMP/report.yaml" --days 0
+expect_rc "report --days 0" 2
+expect_line "report --days 0" err 1 "--days: expected a whole number of days from 1 to 36500"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
