@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "domain/url.hpp"
+#include "metrics/registry.hpp"
 
 namespace dutydesk::io {
 
@@ -228,8 +229,12 @@ public:
 
   void start() {
     ++owner_->stats.requests;
+    if (req_.system.empty())
+      req_.system = owner_->options.system;
     auto t = split_url(req_.url);
     if (!t) {
+      if (owner_->options.metrics)
+        owner_->options.metrics->outbound_call(req_.system, metrics::call_result::transport, {});
       http_result r;
       r.failure = http_failure::bad_url;
       r.error_text = "not an absolute http(s) URL";
@@ -271,6 +276,7 @@ private:
       ++owner_->stats.retries;
     sent_ = false;
     timed_out_ = false;
+    attempt_started_ = std::chrono::steady_clock::now();
     ++generation_;
     deadline_.expires_after(req_.timeout);
     deadline_.async_wait([self = shared_from_this(), gen = generation_](beast::error_code ec) {
@@ -373,6 +379,7 @@ private:
     r.response.body = std::move(res_.body());
     if (r.response.status == 429)
       ++owner_->stats.rate_limited;
+    record(metrics::classify_http(static_cast<int>(r.response.status)));
     if (res_.keep_alive())
       owner_->put_idle(target_.key, std::move(conn_));
     else
@@ -396,6 +403,7 @@ private:
       --owner_->stats.attempts;
       return attempt();
     }
+    record(metrics::call_result::transport);
     http_result r;
     r.failure = kind;
     r.error_text = ec.message();
@@ -403,11 +411,22 @@ private:
     finish(std::move(r));
   }
 
+  /// Records the attempt that just ended.
+  void record(metrics::call_result result) {
+    if (!owner_->options.metrics)
+      return;
+    owner_->options.metrics->outbound_call(req_.system, result,
+                                           std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - attempt_started_));
+  }
+
   void finish(http_result r) {
     bool repeatable = req_.method != http_method::post || req_.retry_safe;
     auto wait = retry_delay(owner_->options.retry, attempts_, r, repeatable, sent_, owner_->rng());
     if (!wait)
       return deliver(std::move(r));
+    if (owner_->options.metrics)
+      owner_->options.metrics->retry(req_.system);
     backoff_.expires_after(*wait);
     backoff_.async_wait([self = shared_from_this()](beast::error_code) { self->attempt(); });
   }
@@ -430,6 +449,7 @@ private:
   http::request<http::string_body> hreq_;
   http::response<http::string_body> res_;
   unsigned attempts_ = 0;
+  std::chrono::steady_clock::time_point attempt_started_;
   std::uint64_t generation_ = 0;
   bool sent_ = false;
   bool reused_ = false;

@@ -11,6 +11,10 @@
 // is resent once on a fresh connection without counting as an attempt.
 // The last answer (any status) or the transport failure goes to the callback. Not thread-safe: create it and call
 // `request()` on the thread running the io_context (post there from elsewhere). Never throws.
+// With `options.metrics` set, every attempt is recorded as dutydesk_outbound_calls_total{system,result} and
+// dutydesk_outbound_call_seconds{system} (result by metrics::classify_http, or "transport" without an answer; a bad
+// URL counts as one transport attempt of 0 s), and every attempt made again after a failure or a 429 as
+// dutydesk_outbound_retries_total{system}. The resend on a fresh connection after a stale pooled one is not recorded.
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +28,10 @@
 
 namespace boost::asio {
 class io_context;
+}
+
+namespace dutydesk::metrics {
+class registry;
 }
 
 namespace dutydesk::io {
@@ -43,6 +51,9 @@ struct http_request {
   /// A POST may be repeated after a 5xx or a lost answer (e.g. chat.sendMessage with a client-chosen _id).
   bool retry_safe = false;
   std::chrono::milliseconds timeout{10000}; // per attempt: resolve + connect + TLS + write + read
+  /// The `system` label of this request's metrics; "" = the client's `options.system` (one client may serve several
+  /// systems).
+  std::string system;
 };
 
 /// An answer as received.
@@ -102,6 +113,10 @@ struct http_client_options {
   std::size_t max_idle_per_host = 4;
   std::chrono::milliseconds idle_timeout{30000}; // idle pooled connections older than this are not reused
   std::string user_agent = "dutydesk";
+  /// Where attempts are recorded; nothing is recorded when null.
+  std::shared_ptr<metrics::registry> metrics;
+  /// The default `system` label: "rocketchat", "jira", "oncall", "webhook", ...
+  std::string system;
 };
 
 /// Counters, for metrics.

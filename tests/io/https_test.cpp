@@ -141,7 +141,7 @@ struct temp_file {
 
 http_result get(net::io_context& ioc, http_client& c, const std::string& url) {
   std::optional<http_result> out;
-  c.request(http_request{http_method::get, url, {}, {}, false, std::chrono::milliseconds(3000)},
+  c.request(http_request{http_method::get, url, {}, {}, false, std::chrono::milliseconds(3000), {}},
             [&](http_result r) { out = std::move(r); });
   EXPECT_TRUE(run_until(ioc, [&] { return out.has_value(); }));
   return out.value_or(http_result{http_failure::timeout, "test deadline", {}, 0});
