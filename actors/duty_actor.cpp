@@ -20,9 +20,14 @@ using self_ptr = duty_actor::stateful_pointer<duty_state>;
 /// recover fast.
 constexpr std::chrono::milliseconds error_ttl{5000};
 
-/// Caches the resolution of `room`, logs and counts a miss, and answers everyone waiting for the room.
+/// Caches the resolution of `room`'s OnCall lookup, records it, logs and counts a miss, and answers everyone
+/// waiting for the room.
 void settle(self_ptr self, const std::string& room, domain::duty_resolution res) {
   auto& st = self->state;
+  if (st.args.metrics) {
+    const auto& team = st.args.rooms.at(room).team;
+    st.args.metrics->duty_lookup(team.empty() ? room : team, domain::to_string(res.source));
+  }
   auto ttl = st.args.ttl;
   if (res.source == domain::duty_source::error)
     ttl = std::min(ttl, error_ttl);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -60,8 +62,20 @@ actors::duty_lookup on_call(std::vector<domain::oncall_user> users, std::vector<
   return x;
 }
 
+/// The value of the exposition line for `series`, or "absent".
+std::string value_of(const metrics::registry& m, const std::string& series) {
+  std::ostringstream out;
+  prometheus::TextSerializer{}.Serialize(out, m.prometheus()->Collect());
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(series + " ", 0) == 0)
+      return line.substr(series.size() + 1);
+  return "absent";
+}
+
 class DutyActor : public test::deterministic_fixture {
 protected:
+  std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
   std::shared_ptr<oncall_log> oncall = std::make_shared<oncall_log>();
   actors::oncall_actor oncall_hdl = sys.spawn(fake_oncall, oncall);
   actors::duty_actor duty;
@@ -69,8 +83,9 @@ protected:
   void SetUp() override {
     oncall->answer = on_call({{"U1", "alice", "alice@example.com"}}, {{"alice", "alice@example.com"}});
     actors::duty_args a;
-    a.rooms["support"] = actors::duty_channel{"SCHED1", {"lead"}};
+    a.rooms["support"] = actors::duty_channel{"SCHED1", {"lead"}, "cicd"};
     a.rooms["triage"] = actors::duty_channel{"SCHED2", {"boss"}};
+    a.metrics = metrics;
     a.oncall = oncall_hdl;
     a.ttl = 60s;
     a.lookup_timeout = 15s;
@@ -86,6 +101,10 @@ protected:
 
   domain::duty_resolution ask(const std::string& room) {
     return request<domain::duty_resolution>(duty, atom::duty_v, room);
+  }
+
+  std::string lookups(const std::string& team, const std::string& result) {
+    return value_of(*metrics, "dutydesk_oncall_lookups_total{result=\"" + result + "\",team=\"" + team + "\"}");
   }
 
   static domain::duty_resolution alice() {
@@ -209,4 +228,42 @@ TEST_F(DutyActor, unknown_room_resolves_as_an_error_without_fallback) {
   EXPECT_TRUE(r.users.empty());
   EXPECT_NE(r.reason.find("room not configured"), std::string::npos) << r.reason;
   EXPECT_TRUE(oncall->schedules.empty());
+}
+
+TEST_F(DutyActor, every_oncall_lookup_is_recorded_by_team_and_result) {
+  ask("support");
+  ask("support"); // cached: no lookup
+  EXPECT_EQ(lookups("cicd", "ok"), "1");
+  ask("triage"); // no team configured: the room name
+  EXPECT_EQ(lookups("triage", "ok"), "1");
+
+  advance(61s);
+  oncall->answer = on_call({}, {});
+  EXPECT_EQ(ask("support").source, domain::duty_source::empty);
+  EXPECT_EQ(lookups("cicd", "empty"), "1");
+
+  advance(61s);
+  oncall->answer = on_call({{"U7", "ghost", "ghost@example.com"}}, {});
+  EXPECT_EQ(ask("support").source, domain::duty_source::unmapped);
+  EXPECT_EQ(lookups("cicd", "unmapped"), "1");
+
+  advance(61s);
+  oncall->how = oncall_log::mode::error;
+  EXPECT_EQ(ask("support").source, domain::duty_source::error);
+  EXPECT_EQ(lookups("cicd", "error"), "1");
+
+  // A timed-out lookup is an error too.
+  advance(6s);
+  oncall->how = oncall_log::mode::hold;
+  auto rp = self->request(duty, caf::infinite, atom::duty_v, std::string{"support"});
+  run();
+  ASSERT_GE(advance(15s), 1u);
+  rp.receive([](domain::duty_resolution&) {}, [&](caf::error& err) { ADD_FAILURE() << sys.render(err); });
+  EXPECT_EQ(lookups("cicd", "error"), "2");
+
+  // An unconfigured room asks nobody and records nothing.
+  ask("nowhere");
+  EXPECT_EQ(lookups("nowhere", "error"), "absent");
+  EXPECT_EQ(lookups("cicd", "ok"), "1");
+  EXPECT_EQ(lookups("support", "ok"), "absent");
 }
