@@ -164,10 +164,50 @@ CREATE TABLE kv_state (
 );
 )sql";
 
-constexpr std::array<migration, 3> all_migrations{{
+// Reports and feedback: the request's team, first staff response, latest resolution and reopen count as columns;
+// one survey row per resolution (requester NULL when feedback is anonymous); deliveries of outbox events to webhook
+// sinks (the "nats" sink keeps using outbox.sent_at).
+constexpr std::string_view v4_sql = R"sql(
+ALTER TABLE requests ADD COLUMN team TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN first_response_at BIGINT;
+ALTER TABLE requests ADD COLUMN resolved_at BIGINT;
+ALTER TABLE requests ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX requests_created ON requests (created_at);
+CREATE INDEX requests_resolved ON requests (resolved_at) WHERE resolved_at IS NOT NULL;
+
+CREATE TABLE feedback (
+  request_id        TEXT    NOT NULL REFERENCES requests (id),
+  round             BIGINT  NOT NULL,
+  team              TEXT    NOT NULL,
+  room_id           TEXT    NOT NULL,
+  on_duty           TEXT    NOT NULL,
+  requester         TEXT,
+  created_at        BIGINT  NOT NULL,
+  first_response_at BIGINT,
+  resolved_at       BIGINT  NOT NULL,
+  sent_at           BIGINT  NOT NULL,
+  expires_at        BIGINT  NOT NULL,
+  state             TEXT    NOT NULL CHECK (state IN ('open', 'rated', 'withdrawn', 'expired')),
+  rating            INTEGER CHECK (rating BETWEEN 1 AND 5),
+  rated_at          BIGINT,
+  comment           BLOB,
+  PRIMARY KEY (request_id, round)
+);
+CREATE INDEX feedback_sent ON feedback (sent_at);
+
+CREATE TABLE event_deliveries (
+  event_id     TEXT   NOT NULL REFERENCES outbox (id),
+  sink         TEXT   NOT NULL,
+  delivered_at BIGINT NOT NULL,
+  PRIMARY KEY (event_id, sink)
+);
+)sql";
+
+constexpr std::array<migration, 4> all_migrations{{
   {1, "initial schema", v1_sql},
   {2, "request lifecycle state", v2_sql},
   {3, "jira mirror", v3_sql},
+  {4, "feedback, reports and event sinks", v4_sql},
 }};
 
 constexpr const char* create_table_sql = "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dutydesk::storage {
 
@@ -39,6 +40,12 @@ struct request_record {
   // The owner's whole state of the request (the storage actor writes the domain record as JSON text), stored as
   // opaque bytes; unset for rows written before schema v2. The columns above stay the indexed, queryable view.
   std::optional<std::string> lifecycle;
+  // Schema v4 (reports and metrics): the channel's team, the first staff response, the latest resolution (unset
+  // while not final) and how often a final status was left again.
+  std::string team{};
+  std::optional<millis> first_response_at{};
+  std::optional<millis> resolved_at{};
+  std::int32_t reopens = 0;
   friend bool operator==(const request_record&, const request_record&) = default;
 };
 
@@ -119,6 +126,43 @@ struct outbox_event {
   std::int64_t seq = 0;           // 1, 2, ... per request; assigned by storage (ignored on input)
   std::int64_t position = 0;      // global order; assigned by storage (ignored on input)
   friend bool operator==(const outbox_event&, const outbox_event&) = default;
+};
+
+/// The rating survey of one resolution of a request (schema v4); one row per (request id, round).
+struct feedback_record {
+  std::string request_id;
+  std::int64_t round = 1;              // the request's n-th resolution
+  std::string team;
+  std::string room_id;
+  std::string on_duty;                 // at the close
+  std::optional<std::string> requester; // unset when feedback is anonymous
+  millis created_at = 0;               // of the request
+  std::optional<millis> first_response_at;
+  millis resolved_at = 0;
+  millis sent_at = 0;
+  millis expires_at = 0;
+  std::string state;                   // "open", "rated", "withdrawn" or "expired"
+  std::optional<std::int32_t> rating;  // 1..5 once rated
+  std::optional<millis> rated_at;
+  std::optional<std::string> comment;
+  friend bool operator==(const feedback_record&, const feedback_record&) = default;
+};
+
+/// Counts the metrics sampler reads (open requests by room and status, outbox depths and ages).
+struct gauge_counts {
+  struct open_count {
+    std::string room_id;
+    std::string team;
+    std::string status;
+    std::int64_t count = 0;
+    friend bool operator==(const open_count&, const open_count&) = default;
+  };
+  std::vector<open_count> open; // ordered by room, status
+  std::int64_t events_pending = 0;     // not yet delivered to the "nats" sink (sent_at unset)
+  std::optional<millis> events_oldest; // created_at of the oldest of them
+  std::int64_t jira_queued = 0;
+  std::optional<millis> jira_oldest;   // created_at of the oldest queued op
+  friend bool operator==(const gauge_counts&, const gauge_counts&) = default;
 };
 
 /// State of an outbound Jira operation.

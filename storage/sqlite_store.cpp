@@ -110,11 +110,12 @@ private:
 #define DUTYDESK_REQUEST_COLS                                                                                       \
   "id, room_id, root_message_id, requester_id, requester_username, body, status, assignee, on_duty, created_at, "  \
   "updated_at, last_activity_at, reminders_sent, next_reminder_at, reminder_epoch, closed, moved_to, source, "     \
-  "jira_key, lifecycle"
+  "jira_key, lifecycle, team, first_response_at, resolved_at, reopens"
 
 constexpr const char* sql_upsert_request =
   "INSERT INTO requests (" DUTYDESK_REQUEST_COLS ") "
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+  "?23, ?24) "
   "ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id, root_message_id = excluded.root_message_id, "
   "requester_id = excluded.requester_id, requester_username = excluded.requester_username, body = excluded.body, "
   "status = excluded.status, assignee = excluded.assignee, on_duty = excluded.on_duty, "
@@ -122,7 +123,8 @@ constexpr const char* sql_upsert_request =
   "last_activity_at = excluded.last_activity_at, reminders_sent = excluded.reminders_sent, "
   "next_reminder_at = excluded.next_reminder_at, reminder_epoch = excluded.reminder_epoch, "
   "closed = excluded.closed, moved_to = excluded.moved_to, source = excluded.source, jira_key = excluded.jira_key, "
-  "lifecycle = excluded.lifecycle";
+  "lifecycle = excluded.lifecycle, team = excluded.team, first_response_at = excluded.first_response_at, "
+  "resolved_at = excluded.resolved_at, reopens = excluded.reopens";
 constexpr const char* sql_request_by_id = "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE id = ?1";
 constexpr const char* sql_request_by_thread =
   "SELECT " DUTYDESK_REQUEST_COLS " FROM requests "
@@ -130,6 +132,9 @@ constexpr const char* sql_request_by_thread =
 constexpr const char* sql_request_by_jira = "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE jira_key = ?1";
 constexpr const char* sql_open_requests =
   "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE closed = 0 ORDER BY created_at, id";
+constexpr const char* sql_requests_between =
+  "SELECT " DUTYDESK_REQUEST_COLS " FROM requests WHERE (created_at >= ?1 AND created_at < ?2) "
+  "OR (resolved_at >= ?1 AND resolved_at < ?2) ORDER BY created_at, id";
 
 #undef DUTYDESK_REQUEST_COLS
 
@@ -167,7 +172,44 @@ constexpr const char* sql_release = "DELETE FROM actions WHERE key = ?1 AND stat
 constexpr const char* sql_enqueue =
   "INSERT INTO outbox (id, request_id, seq, subject, payload, created_at, sent_at) "
   "VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox WHERE request_id = ?2), ?3, ?4, ?5, NULL) "
-  "RETURNING seq";
+  "ON CONFLICT (id) DO NOTHING RETURNING seq";
+constexpr const char* sql_event_seq = "SELECT seq FROM outbox WHERE id = ?1";
+constexpr const char* sql_mark_delivered =
+  "INSERT INTO event_deliveries (event_id, sink, delivered_at) VALUES (?1, ?2, ?3) "
+  "ON CONFLICT (event_id, sink) DO NOTHING";
+constexpr const char* sql_pending_events_for =
+  "SELECT id, request_id, subject, payload, created_at, sent_at, seq, position FROM outbox o "
+  "WHERE NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = o.id AND d.sink = ?1) "
+  "ORDER BY position LIMIT ?2";
+
+#define DUTYDESK_FEEDBACK_COLS                                                                                      \
+  "request_id, round, team, room_id, on_duty, requester, created_at, first_response_at, resolved_at, sent_at, "    \
+  "expires_at, state, rating, rated_at, comment"
+
+constexpr const char* sql_upsert_feedback =
+  "INSERT INTO feedback (" DUTYDESK_FEEDBACK_COLS ") "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+  "ON CONFLICT (request_id, round) DO UPDATE SET team = excluded.team, room_id = excluded.room_id, "
+  "on_duty = excluded.on_duty, requester = excluded.requester, created_at = excluded.created_at, "
+  "first_response_at = excluded.first_response_at, resolved_at = excluded.resolved_at, "
+  "sent_at = excluded.sent_at, expires_at = excluded.expires_at, state = excluded.state, "
+  "rating = excluded.rating, rated_at = excluded.rated_at, comment = excluded.comment";
+constexpr const char* sql_feedback_of =
+  "SELECT " DUTYDESK_FEEDBACK_COLS " FROM feedback WHERE request_id = ?1 ORDER BY round";
+constexpr const char* sql_feedback_between =
+  "SELECT " DUTYDESK_FEEDBACK_COLS " FROM feedback WHERE sent_at >= ?1 AND sent_at < ?2 "
+  "ORDER BY sent_at, request_id, round";
+
+#undef DUTYDESK_FEEDBACK_COLS
+
+constexpr const char* sql_gauges_open =
+  "SELECT room_id, team, status, COUNT(*) FROM requests WHERE closed = 0 GROUP BY room_id, team, status "
+  "ORDER BY room_id, status";
+constexpr const char* sql_gauges_queues =
+  "SELECT (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL), "
+  "(SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL), "
+  "(SELECT COUNT(*) FROM jira_ops WHERE state = 'queued'), "
+  "(SELECT MIN(created_at) FROM jira_ops WHERE state = 'queued')";
 constexpr const char* sql_mark_sent = "UPDATE outbox SET sent_at = COALESCE(sent_at, ?2) WHERE id = ?1";
 constexpr const char* sql_pending_events =
   "SELECT id, request_id, subject, payload, created_at, sent_at, seq, position FROM outbox "
@@ -275,7 +317,32 @@ request_record read_request(const query& q) {
   r.source = q.col_str(17) == "jira" ? request_source::jira : request_source::chat;
   r.jira_key = q.col_opt_str(18);
   r.lifecycle = q.col_opt_str(19);
+  r.team = q.col_str(20);
+  r.first_response_at = q.col_opt_i64(21);
+  r.resolved_at = q.col_opt_i64(22);
+  r.reopens = static_cast<std::int32_t>(q.col_i64(23));
   return r;
+}
+
+feedback_record read_feedback(const query& q) {
+  feedback_record f;
+  f.request_id = q.col_str(0);
+  f.round = q.col_i64(1);
+  f.team = q.col_str(2);
+  f.room_id = q.col_str(3);
+  f.on_duty = q.col_str(4);
+  f.requester = q.col_opt_str(5);
+  f.created_at = q.col_i64(6);
+  f.first_response_at = q.col_opt_i64(7);
+  f.resolved_at = q.col_i64(8);
+  f.sent_at = q.col_i64(9);
+  f.expires_at = q.col_i64(10);
+  f.state = q.col_str(11);
+  if (auto r = q.col_opt_i64(12))
+    f.rating = static_cast<std::int32_t>(*r);
+  f.rated_at = q.col_opt_i64(13);
+  f.comment = q.col_opt_str(14);
+  return f;
 }
 
 action_record read_action(const query& q) {
@@ -397,6 +464,8 @@ public:
   result<void> release(const std::string& key) override;
   result<std::int64_t> enqueue_event(const outbox_event& e) override;
   result<void> mark_event_sent(const std::string& id, millis at) override;
+  result<void> mark_event_delivered(const std::string& id, const std::string& sink, millis at) override;
+  result<void> upsert_feedback(const feedback_record& f) override;
   result<bool> enqueue_jira_op(const jira_op& op) override;
   result<void> update_jira_op(const jira_op& op) override;
   result<void> set_jira_link(const jira_link& l) override;
@@ -541,6 +610,51 @@ public:
                 [&](query& q) { return collect(q.text(request_id), read_event); });
   }
 
+  result<std::vector<outbox_event>> pending_events_for(const std::string& sink, std::size_t limit) override {
+    return read(sql_pending_events_for, "read pending events of sink",
+                [&](query& q) { return collect(q.text(sink).i64(sql_limit(limit)), read_event); });
+  }
+
+  result<std::vector<feedback_record>> feedback_of(const std::string& request_id) override {
+    return read(sql_feedback_of, "read feedback of request",
+                [&](query& q) { return collect(q.text(request_id), read_feedback); });
+  }
+
+  result<std::vector<feedback_record>> feedback_between(millis since, millis until) override {
+    return read(sql_feedback_between, "read feedback",
+                [&](query& q) { return collect(q.i64(since).i64(until), read_feedback); });
+  }
+
+  result<std::vector<request_record>> requests_between(millis since, millis until) override {
+    return read(sql_requests_between, "read requests of period",
+                [&](query& q) { return collect(q.i64(since).i64(until), read_request); });
+  }
+
+  result<gauge_counts> gauges() override {
+    gauge_counts g;
+    auto open = read(sql_gauges_open, "count open requests", [&](query& q) {
+      return collect(q, [](const query& r) {
+        return gauge_counts::open_count{r.col_str(0), r.col_str(1), r.col_str(2), r.col_i64(3)};
+      });
+    });
+    if (!open)
+      return open.err();
+    g.open = std::move(*open);
+    auto queues = read(sql_gauges_queues, "measure outboxes", [&](query& q) -> result<void> {
+      auto row = q.step();
+      if (!row)
+        return row.err();
+      g.events_pending = q.col_i64(0);
+      g.events_oldest = q.col_opt_i64(1);
+      g.jira_queued = q.col_i64(2);
+      g.jira_oldest = q.col_opt_i64(3);
+      return {};
+    });
+    if (!queues)
+      return queues.err();
+    return g;
+  }
+
   result<std::vector<jira_op>> queued_jira_ops(std::size_t limit) override {
     return read(sql_queued_jira_ops, "read queued jira ops",
                 [&](query& q) { return collect(q.i64(sql_limit(limit)), read_jira_op); });
@@ -680,6 +794,7 @@ result<void> sqlite_transaction::upsert_request(const request_record& r) {
     q.i64(r.last_activity_at).i64(std::int64_t{r.reminders_sent}).i64(r.next_reminder_at).i64(r.reminder_epoch);
     q.i64(std::int64_t{r.closed ? 1 : 0}).text(r.moved_to);
     q.text(std::string{r.source == request_source::jira ? "jira" : "chat"}).text(r.jira_key).blob(r.lifecycle);
+    q.text(r.team).i64(r.first_response_at).i64(r.resolved_at).i64(std::int64_t{r.reopens});
     return q.run();
   }));
 }
@@ -784,15 +899,54 @@ result<void> sqlite_transaction::release(const std::string& key) {
 result<std::int64_t> sqlite_transaction::enqueue_event(const outbox_event& e) {
   if (auto b = blocked())
     return *b;
-  return track(st_.with(sql_enqueue, "enqueue event", [&](query& q) -> result<std::int64_t> {
+  auto inserted = track(st_.with(sql_enqueue, "enqueue event", [&](query& q) -> result<std::optional<std::int64_t>> {
     q.text(e.id).text(e.request_id).text(e.subject).blob(e.payload).i64(e.created_at);
     auto row = q.step();
     if (!row)
       return row.err();
+    if (!*row)
+      return std::optional<std::int64_t>{}; // the id is there already (a replayed step)
     std::int64_t seq = q.col_i64(0);
     if (auto done = q.run(); !done)
       return done.err();
-    return seq;
+    return std::optional<std::int64_t>{seq};
+  }));
+  if (!inserted)
+    return inserted.err();
+  if (*inserted)
+    return **inserted;
+  return track(st_.with(sql_event_seq, "enqueue event", [&](query& q) -> result<std::int64_t> {
+    auto row = q.text(e.id).step();
+    if (!row)
+      return row.err();
+    if (!*row)
+      return error{errc::not_found, "enqueue event: the event vanished"};
+    return q.col_i64(0);
+  }));
+}
+
+result<void> sqlite_transaction::mark_event_delivered(const std::string& id, const std::string& sink, millis at) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_mark_delivered, "mark event delivered", [&](query& q) -> result<void> {
+    auto ok = q.text(id).text(sink).i64(at).run();
+    if (!ok && ok.err().code == errc::constraint)
+      return error{errc::not_found, "mark event delivered: no such event"};
+    return ok;
+  }));
+}
+
+result<void> sqlite_transaction::upsert_feedback(const feedback_record& f) {
+  if (auto b = blocked())
+    return *b;
+  return track(st_.with(sql_upsert_feedback, "store feedback", [&](query& q) {
+    q.text(f.request_id).i64(f.round).text(f.team).text(f.room_id).text(f.on_duty).text(f.requester);
+    q.i64(f.created_at).i64(f.first_response_at).i64(f.resolved_at).i64(f.sent_at).i64(f.expires_at).text(f.state);
+    std::optional<std::int64_t> rating;
+    if (f.rating)
+      rating = *f.rating;
+    q.i64(rating).i64(f.rated_at).blob(f.comment);
+    return q.run();
   }));
 }
 

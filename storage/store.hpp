@@ -72,8 +72,16 @@ public:
   /// errc::invalid_state returned, an absent one is errc::not_found.
   virtual result<void> release(const std::string& key) = 0;
 
-  /// Appends an event to the outbox; storage assigns and returns its per-request sequence number (1, 2, ...).
+  /// Appends an event to the outbox; storage assigns and returns its per-request sequence number (1, 2, ...). An
+  /// event whose id is in the outbox already is kept as it is and its sequence number returned (a replayed step).
   virtual result<std::int64_t> enqueue_event(const outbox_event& e) = 0;
+
+  /// Records that event `id` reached the webhook sink `sink` at `at` (the "nats" sink uses mark_event_sent);
+  /// errc::not_found for an unknown id. Recording twice keeps the first time.
+  virtual result<void> mark_event_delivered(const std::string& id, const std::string& sink, millis at) = 0;
+
+  /// Inserts the survey row (request id, round) or replaces every field of it.
+  virtual result<void> upsert_feedback(const feedback_record& f) = 0;
 
   /// Marks the outbox event `id` sent at `at`; errc::not_found for an unknown id. Marking twice keeps the first time.
   virtual result<void> mark_event_sent(const std::string& id, millis at) = 0;
@@ -160,6 +168,21 @@ public:
 
   /// The unsent outbox events of one request in per-request order.
   virtual result<std::vector<outbox_event>> pending_events_of(const std::string& request_id) = 0;
+
+  /// Up to `limit` outbox events not yet delivered to the webhook sink `sink`, in global order.
+  virtual result<std::vector<outbox_event>> pending_events_for(const std::string& sink, std::size_t limit) = 0;
+
+  /// The survey rows of a request, by round.
+  virtual result<std::vector<feedback_record>> feedback_of(const std::string& request_id) = 0;
+
+  /// Every survey row sent in [since, until), by sent_at.
+  virtual result<std::vector<feedback_record>> feedback_between(millis since, millis until) = 0;
+
+  /// Every request created in [since, until) or resolved in it (resolved_at), by created_at.
+  virtual result<std::vector<request_record>> requests_between(millis since, millis until) = 0;
+
+  /// Open requests by room and status, and the outboxes' depth and age.
+  virtual result<gauge_counts> gauges() = 0;
 
   /// Up to `limit` queued Jira ops in enqueue order (by id), whatever their next_attempt_at.
   virtual result<std::vector<jira_op>> queued_jira_ops(std::size_t limit) = 0;

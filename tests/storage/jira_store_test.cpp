@@ -474,10 +474,12 @@ TEST_F(jira_store_test, version_2_database_upgrades_to_the_jira_tables) {
     auto st = open(old);
     ASSERT_TRUE(st);
     EXPECT_EQ(*st->schema_version(), 2);
-    in_txn(*st, [&](transaction& t) {
-      DD_ASSERT_OK(t.upsert_request(old_request));
-      DD_ASSERT_OK(t.link_thread({"msg-old", "old", "room-support"}));
-    });
+    // The row as a version-2 binary wrote it (the v2 store cannot write through the v4 statements).
+    raw_exec(db_path(), "INSERT INTO requests (id, room_id, root_message_id, requester_id, requester_username, body, "
+                        "status, created_at, updated_at, last_activity_at, source, lifecycle) "
+                        "VALUES ('old', 'room-support', 'msg-old', 'u-dave', 'dave', X'6869', 'new', 5, 5, 5, 'chat', "
+                        "'{\"phase\":\"active\"}');"
+                        "INSERT INTO thread_map VALUES ('msg-old', 'old', 'room-support');");
     // The v2 schema has no Jira tables.
     auto missing = st->jira_link_of("old");
     ASSERT_FALSE(missing.ok());
@@ -490,11 +492,12 @@ TEST_F(jira_store_test, version_2_database_upgrades_to_the_jira_tables) {
     ASSERT_TRUE(st);
     auto pending = st->pending_migrations();
     DD_ASSERT_OK(pending);
-    EXPECT_EQ(*pending, (std::vector<migration_info>{{3, "jira mirror"}}));
+    EXPECT_EQ(*pending,
+              (std::vector<migration_info>{{3, "jira mirror"}, {4, "feedback, reports and event sinks"}}));
   }
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(*st->schema_version(), 3);
+  EXPECT_EQ(*st->schema_version(), 4);
   EXPECT_EQ(st->request("old")->value(), old_request);
   EXPECT_EQ(st->request_by_thread("msg-old")->value().id, "old");
   in_txn(*st, [&](transaction& t) {

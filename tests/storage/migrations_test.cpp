@@ -42,17 +42,6 @@ const int newest = static_cast<int>(sqlite_migrations().size());
 // The schema as released in version 1 only.
 const std::array<migration, 1> v1_only{{sqlite_migrations()[0]}};
 
-// Runs a statement on the database file directly, behind the store's back.
-void raw_exec(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  char* msg = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
-  std::string text = msg != nullptr ? msg : "";
-  sqlite3_free(msg);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << text;
-}
 
 using migrations_test = temp_dir_test;
 
@@ -93,17 +82,24 @@ TEST_F(migrations_test, reopen_is_idempotent) {
             static_cast<std::int64_t>(sqlite_migrations().size()));
 }
 
-TEST_F(migrations_test, current_schema_is_version_3_with_lifecycle_and_jira_tables) {
+TEST_F(migrations_test, current_schema_is_version_4_with_lifecycle_jira_and_feedback_tables) {
   auto list = sqlite_migrations();
-  ASSERT_EQ(list.size(), 3u);
+  ASSERT_EQ(list.size(), 4u);
   EXPECT_EQ(list[0].name, "initial schema");
   EXPECT_EQ(list[1].name, "request lifecycle state");
   EXPECT_EQ(list[2].name, "jira mirror");
+  EXPECT_EQ(list[3].name, "feedback, reports and event sinks");
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(*st->schema_version(), 3);
-  for (auto name : {"jira_ops", "jira_links", "jira_comment_links", "inbox", "seen_deliveries", "kv_state"})
+  EXPECT_EQ(*st->schema_version(), 4);
+  for (auto name : {"jira_ops", "jira_links", "jira_comment_links", "inbox", "seen_deliveries", "kv_state", "feedback",
+                    "event_deliveries"})
     EXPECT_EQ(table_count(db_path(), name), 1) << name;
+  for (auto column : {"team", "first_response_at", "resolved_at", "reopens"})
+    EXPECT_EQ(raw_value(db_path(), ("SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = '"
+                                    + std::string{column} + "'").c_str()),
+              1)
+      << column;
   EXPECT_EQ(raw_value(db_path(), "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = 'lifecycle' "
                                  "AND type = 'BLOB' AND \"notnull\" = 0"),
             1);
@@ -126,14 +122,15 @@ TEST_F(migrations_test, version_1_database_upgrades_and_keeps_its_rows) {
   ASSERT_TRUE(checked);
   auto pending = checked->pending_migrations();
   DD_ASSERT_OK(pending);
-  ASSERT_EQ(pending->size(), 2u);
+  ASSERT_EQ(pending->size(), 3u);
   EXPECT_EQ((*pending)[0], (migration_info{2, "request lifecycle state"}));
   EXPECT_EQ((*pending)[1], (migration_info{3, "jira mirror"}));
+  EXPECT_EQ((*pending)[2], (migration_info{4, "feedback, reports and event sinks"}));
   checked.reset();
 
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(*st->schema_version(), 3);
+  EXPECT_EQ(*st->schema_version(), 4);
   auto got = st->request_by_thread("root-old");
   DD_ASSERT_OK(got);
   ASSERT_TRUE(got->has_value());

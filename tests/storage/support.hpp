@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -12,6 +14,18 @@
 #include "storage/store.hpp"
 
 namespace dutydesk::storage::test {
+
+// Runs a statement on the database file directly, behind the store's back.
+inline void raw_exec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  char* msg = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
+  std::string text = msg != nullptr ? msg : "";
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << text;
+}
 
 /// A test with its own temp directory, removed afterwards.
 class temp_dir_test : public ::testing::Test {
