@@ -72,9 +72,19 @@ struct storage_config {
   std::string conninfo; // postgresql: the URL, which libpq takes as a connection string (may hold a password)
 };
 
+/// An HTTP endpoint that gets every event too, signed with HMAC-SHA256 of the body.
+struct event_webhook {
+  std::string url;
+  std::string secret; // secret
+};
+
 struct events_config {
-  std::string nats_url;                 // may hold credentials
+  std::string nats_url;                 // may hold credentials; "" = no NATS (webhook sinks only)
   std::string subject_prefix = "dutydesk";
+  std::string stream = "DUTYDESK_EVENTS"; // JetStream stream over "<subject_prefix>.>", created at start if missing
+  milliseconds duplicate_window = std::chrono::minutes{10}; // the stream's dedup window (Nats-Msg-Id)
+  std::string source = "/dutydesk";    // CloudEvents source
+  std::vector<event_webhook> webhooks;
 };
 
 struct http_config {

@@ -154,7 +154,7 @@ bool is_subject_prefix(std::string_view s) {
 }
 
 bool is_secret_key(std::string_view key) {
-  return key == "auth_token" || key == "password" || key == "token" || key == "webhook_secret";
+  return key == "auth_token" || key == "password" || key == "token" || key == "webhook_secret" || key == "secret";
 }
 
 // -- ${ENV} expansion --------------------------------------------------------------------------------------------
@@ -687,12 +687,48 @@ private:
   }
 
   void load_events(const section& top) {
-    auto s = sub(top, "events", false, {"nats_url", "subject_prefix"});
+    auto s = sub(top, "events", false,
+                 {"nats_url", "subject_prefix", "stream", "duplicate_window", "source", "webhooks"});
     if (!s)
       return;
     events_config ev;
-    if (auto u = url(*s, "nats_url", true, url_kind::nats))
+    if (auto u = url(*s, "nats_url", false, url_kind::nats))
       ev.nats_url = u->first.value;
+    if (auto v = text(*s, "stream", false)) {
+      if (v->value.empty() || v->value.find_first_of(" .*>\t") != std::string::npos)
+        error(v->mark, v->path + ": invalid JetStream stream name" + quote(*v) +
+                         ": no spaces, '.', '*' or '>'");
+      else
+        ev.stream = v->value;
+    }
+    if (auto d = duration(*s, "duplicate_window"))
+      ev.duplicate_window = *d;
+    if (auto v = text(*s, "source", false)) {
+      if (v->value.empty())
+        error(v->mark, v->path + ": the CloudEvents source must not be empty");
+      else
+        ev.source = v->value;
+    }
+    YAML::Mark list_mark = s->mark;
+    if (auto items = list(*s, "webhooks", false, &list_mark)) {
+      for (const auto& [node, path] : *items) {
+        auto w = item_section(node, path, list_mark, {"url", "secret"});
+        if (!w)
+          continue;
+        event_webhook hook;
+        if (auto u = url(*w, "url", true, url_kind::http))
+          hook.url = u->first.value;
+        if (auto sec = text(*w, "secret", true)) {
+          if (sec->value.empty())
+            error(sec->mark, sec->path + ": the webhook secret must not be empty");
+          hook.secret = sec->value;
+        }
+        ev.webhooks.push_back(std::move(hook));
+      }
+    }
+    // A key that is present but invalid has its own error already.
+    if (!s->has("nats_url") && !s->has("webhooks"))
+      error(s->mark, s->path + ": set nats_url, webhooks or both");
     if (auto v = text(*s, "subject_prefix", false)) {
       if (!is_subject_prefix(v->value))
         error(v->mark, v->path + ": invalid NATS subject prefix" + quote(*v) +
