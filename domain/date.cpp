@@ -30,4 +30,16 @@ std::string to_string(const std::chrono::year_month_day& d) {
   return buffer;
 }
 
+std::string format_rfc3339_ms(std::int64_t ms) {
+  constexpr std::int64_t day_ms = 86'400'000;
+  std::int64_t days = ms / day_ms - ((ms % day_ms != 0) && (ms < 0)); // floor
+  std::int64_t rem = ms - days * day_ms;
+  std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<int>(rem / 3600000),
+                static_cast<int>(rem / 60000 % 60), static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
+  return buf;
+}
+
 } // namespace dutydesk::domain

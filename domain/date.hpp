@@ -2,6 +2,7 @@
 // Calendar dates as the CLI takes them (`dutydesk report --since 2024-05-01`).
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,5 +15,8 @@ parsed<std::chrono::year_month_day> parse_date(std::string_view text);
 
 /// "YYYY-MM-DD". @pre d.ok() and the year is in 0..9999
 std::string to_string(const std::chrono::year_month_day& d);
+
+/// RFC 3339 UTC with milliseconds of an epoch-ms time, e.g. "2026-12-03T10:15:00.000Z".
+std::string format_rfc3339_ms(std::int64_t ms);
 
 } // namespace dutydesk::domain

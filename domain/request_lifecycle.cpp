@@ -58,6 +58,17 @@ std::string_view to_string(request_phase x) {
   return "unknown";
 }
 
+std::string_view to_string(survey_phase x) {
+  switch (x) {
+    case survey_phase::none: return "none";
+    case survey_phase::open: return "open";
+    case survey_phase::rated: return "rated";
+    case survey_phase::withdrawn: return "withdrawn";
+    case survey_phase::expired: return "expired";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(jira_kind x) {
   switch (x) {
     case jira_kind::create: return "create";
@@ -85,8 +96,9 @@ std::vector<effect> request_lifecycle::step(const event& e, timestamp now) {
   auto before = std::holds_alternative<restored>(e) ? std::get<restored>(e).record : record_;
   pending_change_.reset();
   auto result = std::visit([&](const auto& x) { return on(x, now); }, e);
-  bool outbox = std::any_of(result.begin(), result.end(),
-                            [](const effect& x) { return std::holds_alternative<jira_action>(x); });
+  bool outbox = std::any_of(result.begin(), result.end(), [](const effect& x) {
+    return std::holds_alternative<jira_action>(x) || std::holds_alternative<publish_event>(x);
+  });
   if (record_ != before || pending_change_ || outbox)
     result.emplace_back(persist{record_, pending_change_});
   pending_change_.reset();
@@ -188,6 +200,40 @@ std::string text_hash(std::string_view text) {
 
 } // namespace
 
+void request_lifecycle::publish(std::vector<effect>& xs, std::string what, std::string kind, timestamp now,
+                                std::vector<std::pair<std::string, fact_value>> data) const {
+  xs.emplace_back(publish_event{key("event/" + what), std::move(kind), now, std::move(data)});
+}
+
+std::optional<std::int64_t> request_lifecycle::respond(const std::string& user, timestamp now) {
+  if (record_.first_response_at || user.empty() || user == record_.requester || user == params_.bot_user)
+    return std::nullopt;
+  record_.first_response_at = now;
+  return seconds_between(record_.created_at, now);
+}
+
+std::int64_t request_lifecycle::seconds_between(timestamp from, timestamp to) {
+  return std::chrono::duration_cast<std::chrono::seconds>(to - from).count();
+}
+
+std::vector<button> request_lifecycle::rating_buttons() const {
+  std::vector<button> result;
+  for (int n = 1; n <= 5; ++n)
+    result.push_back(button{std::to_string(n), "!dd rate " + record_.request_id + " " + std::to_string(n), true});
+  return result;
+}
+
+std::string request_lifecycle::survey_key() const {
+  return key("survey/" + std::to_string(record_.survey.round));
+}
+
+void request_lifecycle::survey_closed(std::vector<effect>& xs, survey_phase phase) {
+  record_.survey.phase = phase;
+  auto id = phase == survey_phase::withdrawn ? template_id::survey_withdrawn : template_id::survey_expired;
+  xs.emplace_back(edit_dm{survey_key(), record_.requester, id,
+                          render(id, {{"room", record_.room}, {"text", record_.text}})});
+}
+
 void request_lifecycle::arm(std::vector<effect>& xs, timestamp now) {
   ++record_.reminder_epoch;
   record_.reminder_deadline = now + params_.remind_after;
@@ -216,6 +262,8 @@ std::vector<effect> request_lifecycle::on(const created& e, timestamp now) {
   record_.permalink = e.permalink;
   record_.on_duty = e.on_duty;
   record_.phase = request_phase::active;
+  record_.team = params_.team;
+  record_.created_at = now;
   const status_def* initial = find_status(params_.initial_status);
   if (initial == nullptr)
     initial = &params_.statuses.front();
@@ -232,6 +280,14 @@ std::vector<effect> request_lifecycle::on(const created& e, timestamp now) {
   if (!initial->final)
     arm(result, now);
   pending_change_ = status_change{"", record_.status, "", now, record_.status_seq};
+  publish(result, "created", "created", now,
+          {{"requester", e.requester},
+           {"text", e.text},
+           {"status", record_.status},
+           {"source", std::string{e.from_jira ? "jira" : "chat"}},
+           {"on_duty", users.empty() ? std::string{} : users.front()},
+           {"permalink", e.permalink},
+           {"jira_key", e.jira_key}});
   if (params_.jira) {
     auto create = make_action(key("jira/create"), jira_kind::create);
     create.text = e.text;
@@ -267,9 +323,16 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
     return result;
   }
   if (!cmd) {
-    if (record_.phase != request_phase::moved)
+    if (record_.phase != request_phase::moved) {
       jira(result, jira_action{key("jira/comment/" + e.message_id), jira_kind::comment, e.message_id, e.author,
                                e.author_name, e.text, "", ""});
+      std::vector<std::pair<std::string, fact_value>> data{
+        {"side", std::string{"chat"}}, {"author", e.author}, {"message_id", e.message_id}, {"text", e.text}};
+      if (counts_as_activity(roles(), e.author))
+        if (auto first = respond(e.author, now))
+          data.emplace_back("first_response_seconds", *first);
+      publish(result, "comment/" + e.message_id, "comment_added", now, std::move(data));
+    }
     if (record_.phase != request_phase::active || !counts_as_activity(roles(), e.author))
       return result;
     record_.unanswered_reminders = 0;
@@ -277,8 +340,12 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
       arm(result, now);
     return result;
   }
-  if (std::holds_alternative<rate_command>(*cmd))
-    return result; // the feedback work handles ratings
+  if (const auto* x = std::get_if<rate_command>(&*cmd)) {
+    // A rating typed in the thread counts like one in the DM (for this request only).
+    if (x->request_id == record_.request_id && record_.phase == request_phase::active)
+      return on(survey_answer{e.message_id, e.author, x->score}, now);
+    return result;
+  }
   if (record_.phase == request_phase::moving) {
     result.emplace_back(note(reply_key("moving"), template_id::moving_note, {{"target", record_.move_target_room}}));
     return result;
@@ -316,6 +383,11 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
     auto assign = make_action(key("jira/assign/" + e.message_id), jira_kind::assign);
     assign.author = x->user;
     jira(result, std::move(assign));
+    std::vector<std::pair<std::string, fact_value>> data{
+      {"side", std::string{"chat"}}, {"assignee", x->user}, {"by", e.author}};
+    if (auto first = respond(e.author, now))
+      data.emplace_back("first_response_seconds", *first);
+    publish(result, "assign/" + e.message_id, "assigned", now, std::move(data));
     record_.unanswered_reminders = 0;
     auto n = note(reply_key("assigned"), template_id::assigned, {{"user", e.author}, {"assignee", x->user}});
     n.mentions = {x->user};
@@ -376,14 +448,35 @@ std::vector<effect> request_lifecycle::set_status(const std::string& user, const
     jira(result, std::move(t));
   }
   status_change change{record_.status, target.id, from_jira ? "jira:" + user : user, now, record_.status_seq + 1};
+  bool was_final = old != nullptr && old->final;
   ++record_.status_seq;
   record_.status = target.id;
   record_.unanswered_reminders = 0;
   result.emplace_back(mirror_status_change{change});
+  std::vector<std::pair<std::string, fact_value>> data{{"from", change.from},
+                                                       {"to", change.to},
+                                                       {"by", user},
+                                                       {"source", std::string{from_jira ? "jira" : "chat"}},
+                                                       {"final", std::int64_t{target.final ? 1 : 0}}};
+  if (auto first = respond(from_jira ? "jira:" + user : user, now))
+    data.emplace_back("first_response_seconds", *first);
+  if (target.final && !was_final) {
+    record_.resolved_at = now;
+    data.emplace_back("resolution_seconds", seconds_between(record_.created_at, now));
+  } else if (!target.final && was_final) {
+    ++record_.reopens;
+    record_.resolved_at.reset();
+    data.emplace_back("reopened", std::int64_t{1});
+  }
+  publish(result, "status/" + std::to_string(change.seq), "status_changed", now, std::move(data));
   if (target.final) {
     cancel(result);
     result.emplace_back(request_final{record_.request_id, record_.requester, target.id});
+    if (!was_final)
+      send_survey(result, now);
   } else {
+    if (was_final && record_.survey.phase == survey_phase::open)
+      survey_closed(result, survey_phase::withdrawn);
     arm(result, now); // a status change is activity; from a final status it reopens the reminders
   }
   pending_change_ = std::move(change);
@@ -485,12 +578,14 @@ std::vector<effect> request_lifecycle::on(const on_duty_changed& e, timestamp) {
   return {};
 }
 
-std::vector<effect> request_lifecycle::on(const moved& e, timestamp) {
+std::vector<effect> request_lifecycle::on(const moved& e, timestamp now) {
   std::vector<effect> result;
   if (record_.phase != request_phase::moving)
     return result;
   record_.phase = request_phase::moved;
   record_.moved_permalink = e.permalink;
+  publish(result, "moved", "moved", now,
+          {{"to", record_.move_target_room}, {"by", record_.moved_by}, {"permalink", e.permalink}});
   result.emplace_back(note(key("move/note"), template_id::moved_note,
                            {{"target", record_.move_target_room}, {"by", record_.moved_by}, {"link", e.permalink}}));
   if (const auto* s = find_status(record_.status); s != nullptr && !s->emoji.empty()) {
@@ -517,6 +612,8 @@ std::vector<effect> request_lifecycle::on(const restored& e, timestamp) {
         ++record_.reminder_epoch;
         result.emplace_back(arm_reminder{*record_.reminder_deadline, record_.reminder_epoch});
       }
+      if (record_.survey.phase == survey_phase::open)
+        result.emplace_back(arm_survey{record_.survey.expires_at, record_.survey.round});
       break;
     case request_phase::moving:
       // The repost may not have happened; the key lets the actor skip it if it did.
@@ -570,16 +667,21 @@ std::vector<effect> request_lifecycle::on(const jira_status_changed& e, timestam
   return set_status(e.by, *target, {}, now, true);
 }
 
-std::vector<effect> request_lifecycle::on(const jira_comment_added& e, timestamp) {
+std::vector<effect> request_lifecycle::on(const jira_comment_added& e, timestamp now) {
   std::vector<effect> result;
   if (record_.phase == request_phase::fresh || record_.phase == request_phase::moved)
     return result;
   result.emplace_back(note(key("jira/comment-in/" + e.comment_id), template_id::jira_comment,
                            {{"author", e.author}, {"text", e.text}}));
+  std::vector<std::pair<std::string, fact_value>> data{
+    {"side", std::string{"jira"}}, {"author", e.author}, {"comment_id", e.comment_id}, {"text", e.text}};
+  if (auto first = respond("jira:" + e.author, now))
+    data.emplace_back("first_response_seconds", *first);
+  publish(result, "jira-comment/" + e.comment_id, "comment_added", now, std::move(data));
   return result;
 }
 
-std::vector<effect> request_lifecycle::on(const jira_assignee_changed& e, timestamp) {
+std::vector<effect> request_lifecycle::on(const jira_assignee_changed& e, timestamp now) {
   std::vector<effect> result;
   if (record_.phase == request_phase::fresh || record_.phase == request_phase::moved)
     return result;
@@ -589,6 +691,8 @@ std::vector<effect> request_lifecycle::on(const jira_assignee_changed& e, timest
   else
     result.emplace_back(note(key("jira/assignee/" + e.dedupe), template_id::jira_assigned,
                              {{"key", record_.jira_key}, {"assignee", e.assignee}}));
+  publish(result, "jira-assign/" + e.dedupe, "assigned", now,
+          {{"side", std::string{"jira"}}, {"assignee", e.assignee}, {"by", std::string{"jira"}}});
   return result;
 }
 
@@ -597,6 +701,94 @@ std::vector<effect> request_lifecycle::on(const jira_problem& e, timestamp) {
   if (record_.phase == request_phase::fresh)
     return result;
   result.emplace_back(note(key("jira/problem/" + e.key), template_id::jira_problem, {{"text", e.text}}));
+  return result;
+}
+
+// -- feedback -----------------------------------------------------------------------------------------------------
+
+void request_lifecycle::send_survey(std::vector<effect>& xs, timestamp now) {
+  if (!params_.feedback.enabled || record_.requester.empty() || record_.requester == params_.bot_user)
+    return;
+  auto& s = record_.survey;
+  s = survey_state{s.round + 1};
+  s.phase = survey_phase::open;
+  s.sent_at = now;
+  s.expires_at = now + params_.feedback.expire_after;
+  s.resolved_at = now;
+  s.on_duty = !record_.assignee.empty() ? record_.assignee
+                                         : (record_.on_duty.users.empty() ? "" : record_.on_duty.users.front());
+  if (!params_.feedback.anonymous)
+    s.requester = record_.requester;
+  xs.emplace_back(dm_user{survey_key(), record_.requester, template_id::survey,
+                          render(template_id::survey, {{"room", record_.room}, {"text", record_.text}}),
+                          rating_buttons()});
+  xs.emplace_back(arm_survey{s.expires_at, s.round});
+}
+
+std::vector<effect> request_lifecycle::on(const survey_answer& e, timestamp now) {
+  std::vector<effect> result;
+  if (record_.phase == request_phase::fresh || e.user.empty() || e.user == params_.bot_user)
+    return result;
+  auto answer_key = key("survey/answer/" + e.message_id);
+  auto answer = [&](template_id id, std::initializer_list<template_arg> args) {
+    result.emplace_back(dm_user{answer_key, e.user, id, render(id, args)});
+    return result;
+  };
+  auto& s = record_.survey;
+  if (e.user != record_.requester)
+    return answer(template_id::rating_not_requester, {{"request", record_.request_id}});
+  if (s.phase == survey_phase::rated)
+    return answer(template_id::rating_again, {{"rating", std::to_string(s.rating)}});
+  if (s.phase == survey_phase::open && now >= s.expires_at)
+    survey_closed(result, survey_phase::expired); // the timer has not fired yet
+  if (s.phase != survey_phase::open)
+    return answer(template_id::rating_closed, {{"request", record_.request_id}});
+  if (e.rating < 1 || e.rating > 5)
+    return answer(template_id::rating_invalid, {});
+  s.phase = survey_phase::rated;
+  s.rating = e.rating;
+  s.rated_at = now;
+  answer(template_id::rating_thanks, {{"rating", std::to_string(e.rating)}});
+  publish(result, "rated/" + std::to_string(s.round), "rated", now,
+          {{"rating", std::int64_t{e.rating}},
+           {"round", static_cast<std::int64_t>(s.round)},
+           {"on_duty", s.on_duty},
+           {"resolution_seconds", seconds_between(record_.created_at, s.resolved_at)}});
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const survey_comment& e, timestamp now) {
+  std::vector<effect> result;
+  auto& s = record_.survey;
+  if (record_.phase == request_phase::fresh || e.user != record_.requester || e.text.empty())
+    return result; // only the requester's words count; anything else in a DM is not ours to answer
+  auto answer_key = key("survey/answer/" + e.message_id);
+  if (s.phase == survey_phase::open && now < s.expires_at) {
+    result.emplace_back(dm_user{answer_key, e.user, template_id::rate_first, render(template_id::rate_first, {})});
+    return result;
+  }
+  if (s.phase != survey_phase::rated)
+    return result;
+  constexpr std::size_t max_comment = 4000;
+  if (!s.comment.empty())
+    s.comment += '\n';
+  s.comment += e.text;
+  if (s.comment.size() > max_comment)
+    s.comment.resize(max_comment);
+  result.emplace_back(dm_user{answer_key, e.user, template_id::comment_saved, render(template_id::comment_saved, {})});
+  return result;
+}
+
+std::vector<effect> request_lifecycle::on(const survey_due& e, timestamp now) {
+  std::vector<effect> result;
+  auto& s = record_.survey;
+  if (e.round != s.round || s.phase != survey_phase::open)
+    return result; // rated, withdrawn or a later round's survey
+  if (now < s.expires_at) {
+    result.emplace_back(arm_survey{s.expires_at, s.round}); // fired early (a restored timer, clock skew)
+    return result;
+  }
+  survey_closed(result, survey_phase::expired);
   return result;
 }
 

@@ -76,6 +76,13 @@ struct move_target {
   std::vector<std::string> services;
 };
 
+/// The rating survey (config `feedback`).
+struct feedback_params {
+  bool enabled = false;
+  std::chrono::milliseconds expire_after = std::chrono::hours{24 * 7};
+  bool anonymous = true; // keep no requester identity with the rating
+};
+
 /// Everything the machine needs from the config; the actor maps config onto this. Not persisted.
 struct lifecycle_params {
   std::vector<status_def> statuses; // in the configured order (buttons and help follow it)
@@ -88,12 +95,35 @@ struct lifecycle_params {
   language lang = language::en;
   std::vector<move_target> channels; // every configured channel, this one included
   bool jira = false;                 // mirror the request to Jira (jira_action effects)
+  std::string team{};                // the channel's team (events, metrics, ratings)
+  bool events = false;               // emit publish_event effects (NATS / webhook sinks configured)
+  feedback_params feedback{};
 };
 
 enum class request_phase { fresh, active, moving, moved };
 
 /// "fresh", "active", "moving", "moved".
 std::string_view to_string(request_phase x);
+
+enum class survey_phase { none, open, rated, withdrawn, expired };
+
+/// "none", "open", "rated", "withdrawn", "expired".
+std::string_view to_string(survey_phase x);
+
+/// The rating survey of the request's latest resolution (one survey per resolution; `round` counts them).
+struct survey_state {
+  std::uint64_t round = 0; // 0: never sent; the n-th resolution's survey is round n
+  survey_phase phase = survey_phase::none;
+  timestamp sent_at{};
+  timestamp expires_at{};
+  timestamp resolved_at{}; // of the resolution the survey is about
+  std::string on_duty{};   // who was on duty (the assignee, else the first resolved on-duty) at the close
+  std::string requester{}; // "" when feedback is anonymous
+  int rating = 0;          // 1..5 once rated
+  std::optional<timestamp> rated_at{};
+  std::string comment{};   // typed in the DM after rating
+  friend bool operator==(const survey_state&, const survey_state&) = default;
+};
 
 /// The whole persisted state of a request; storage writes it as is and a restarted actor feeds it back in
 /// `restored`.
@@ -119,6 +149,12 @@ struct request_record {
   std::string jira_key{};      // "" until the Jira issue exists
   std::string jira_url{};      // browse URL of the issue
   std::string jira_status{};   // the Jira status last requested or reported; "" when unknown
+  std::string team{};          // the channel's team when the request was created
+  timestamp created_at{};
+  std::optional<timestamp> first_response_at{}; // the first reply, status change or assignment by staff
+  std::optional<timestamp> resolved_at{};       // the latest move to a final status; unset while not final
+  std::uint32_t reopens = 0;                    // final -> non-final changes
+  survey_state survey{};
   friend bool operator==(const request_record&, const request_record&) = default;
 };
 
@@ -146,6 +182,7 @@ struct created {
   std::string jira_key{}; // set when the request comes from Jira (or keeps its issue across a move)
   std::string jira_url{};
   std::string jira_status{};
+  bool from_jira = false; // a task created in Jira (events and metrics say source "jira")
 };
 
 /// A message in the request's thread: a command or plain activity.
@@ -220,9 +257,28 @@ struct jira_problem {
   std::string text;
 };
 
+/// `!dd rate <request> <n>` in a DM with the bot (a survey button or typed by hand).
+struct survey_answer {
+  std::string message_id; // keys the answer DM
+  std::string user;
+  int rating = 0; // as typed; the machine refuses anything but 1..5
+};
+
+/// A message typed in the DM with the bot after a rating: the survey's comment.
+struct survey_comment {
+  std::string message_id;
+  std::string user;
+  std::string text;
+};
+
+/// The survey timer of `round` fired.
+struct survey_due {
+  std::uint64_t round = 0;
+};
+
 using event = std::variant<created, thread_reply, reaction_added, reaction_removed, reminder_due, on_duty_changed,
                            moved, restored, jira_linked, jira_status_changed, jira_comment_added,
-                           jira_assignee_changed, jira_problem>;
+                           jira_assignee_changed, jira_problem, survey_answer, survey_comment, survey_due>;
 
 // -- effects ------------------------------------------------------------------------------------------------------
 
@@ -259,6 +315,34 @@ struct dm_user {
   std::string user;
   template_id tmpl;
   std::string text;
+  std::vector<button> buttons{}; // the survey's rating buttons; empty: none
+};
+
+/// Change the text of the DM posted under `dm_key` (Rocket.Chat's REST keeps its buttons: only the text changes).
+struct edit_dm {
+  std::string dm_key;
+  std::string user;
+  template_id tmpl;
+  std::string text;
+};
+
+/// Arm the survey timer; a fired timer of another round is dropped.
+struct arm_survey {
+  timestamp deadline;
+  std::uint64_t round = 0;
+};
+
+/// A value in an event's data.
+using fact_value = std::variant<std::string, std::int64_t>;
+
+/// A domain event for the event outbox (NATS, webhook sinks), written in the step's persist transaction. `id` is
+/// deterministic ("<request>/event/<kind>/<what>"), so a replayed step yields the same id and the outbox keeps one.
+struct publish_event {
+  std::string id;
+  std::string kind; // "created", "status_changed", "comment_added", "moved", "assigned", "rated"
+  timestamp at;
+  std::vector<std::pair<std::string, fact_value>> data; // besides request_id, team and channel, which are implied
+  friend bool operator==(const publish_event&, const publish_event&) = default;
 };
 
 /// Arm the reminder timer; drop any timer with another epoch when it fires.
@@ -321,7 +405,8 @@ struct jira_action {
 };
 
 using effect = std::variant<post_thread, add_reaction, remove_reaction, dm_user, arm_reminder, cancel_reminders,
-                            persist, repost, close_request, mirror_status_change, request_final, jira_action>;
+                            persist, repost, close_request, mirror_status_change, request_final, jira_action,
+                            edit_dm, arm_survey, publish_event>;
 
 /// "!dd status <id>" for each status, labelled, in the configured order.
 std::vector<button> status_buttons(const std::vector<status_def>& statuses);
@@ -356,7 +441,19 @@ private:
   std::vector<effect> on(const jira_comment_added& e, timestamp now);
   std::vector<effect> on(const jira_assignee_changed& e, timestamp now);
   std::vector<effect> on(const jira_problem& e, timestamp now);
+  std::vector<effect> on(const survey_answer& e, timestamp now);
+  std::vector<effect> on(const survey_comment& e, timestamp now);
+  std::vector<effect> on(const survey_due& e, timestamp now);
 
+  void publish(std::vector<effect>& xs, std::string what, std::string kind, timestamp now,
+               std::vector<std::pair<std::string, fact_value>> data) const;
+  /// Records the first staff response (`user` acted at `now`) once; answers its delay in seconds when this was it.
+  std::optional<std::int64_t> respond(const std::string& user, timestamp now);
+  static std::int64_t seconds_between(timestamp from, timestamp to);
+  std::vector<button> rating_buttons() const;
+  std::string survey_key() const;
+  void send_survey(std::vector<effect>& xs, timestamp now);
+  void survey_closed(std::vector<effect>& xs, survey_phase phase);
   std::vector<effect> set_status(const std::string& user, const status_def& target, const std::string& reply_key,
                                  timestamp now, bool from_jira = false);
   void jira(std::vector<effect>& xs, jira_action a) const;

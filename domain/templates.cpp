@@ -30,6 +30,16 @@ std::string_view to_string(template_id id) {
     case template_id::jira_unassigned: return "jira-unassigned";
     case template_id::jira_problem: return "jira-problem";
     case template_id::jira_request: return "jira-request";
+    case template_id::survey: return "survey";
+    case template_id::survey_withdrawn: return "survey-withdrawn";
+    case template_id::survey_expired: return "survey-expired";
+    case template_id::rating_thanks: return "rating-thanks";
+    case template_id::rating_again: return "rating-again";
+    case template_id::rating_not_requester: return "rating-not-requester";
+    case template_id::rating_invalid: return "rating-invalid";
+    case template_id::rating_closed: return "rating-closed";
+    case template_id::comment_saved: return "comment-saved";
+    case template_id::rate_first: return "rate-first";
   }
   return "unknown";
 }
@@ -98,6 +108,29 @@ std::string_view english(template_id id) {
       return "Jira: {text}";
     case template_id::jira_request:
       return "{key} from {reporter} via Jira: {summary}\n{url}";
+    case template_id::survey:
+      return "Your request in #{room} is resolved: “{text}”\nHow did we do? Rate us from 1 (poor) to 5 (great) with a "
+             "button below. After rating you can write a comment here.";
+    case template_id::survey_withdrawn:
+      return "Your request in #{room} (“{text}”) was reopened, so this survey is withdrawn. You will get a new one "
+             "when it is resolved again.";
+    case template_id::survey_expired:
+      return "This survey about your request in #{room} (“{text}”) has expired.";
+    case template_id::rating_thanks:
+      return "Thank you! You rated us {rating} of 5. If you like, write a comment here and it is kept with your "
+             "rating.";
+    case template_id::rating_again:
+      return "You have rated this request already ({rating} of 5); a rating can be given once. Thank you!";
+    case template_id::rating_not_requester:
+      return "Only the person who opened request {request} can rate it.";
+    case template_id::rating_invalid:
+      return "Please rate with a whole number from 1 to 5.";
+    case template_id::rating_closed:
+      return "There is no open survey for request {request}: it was withdrawn or has expired.";
+    case template_id::comment_saved:
+      return "Thank you, your comment is saved with your rating.";
+    case template_id::rate_first:
+      return "Please rate first (1 to 5) with a button above; then write your comment here.";
   }
   return "";
 }
@@ -165,6 +198,29 @@ std::string_view russian(template_id id) {
       return "Jira сообщает: {text}";
     case template_id::jira_request:
       return "{key} от {reporter} через Jira: {summary}\n{url}";
+    case template_id::survey:
+      return "Ваш запрос в #{room} решён: «{text}»\nКак мы справились? Оцените от 1 (плохо) до 5 (отлично) кнопкой "
+             "ниже. После оценки можно написать здесь комментарий.";
+    case template_id::survey_withdrawn:
+      return "Ваш запрос в #{room} («{text}») снова открыт, поэтому этот опрос отменён. Новый придёт, когда запрос "
+             "снова будет решён.";
+    case template_id::survey_expired:
+      return "Срок этого опроса о вашем запросе в #{room} («{text}») истёк.";
+    case template_id::rating_thanks:
+      return "Спасибо! Ваша оценка: {rating} из 5. Если хотите, напишите здесь комментарий — он сохранится вместе с "
+             "оценкой.";
+    case template_id::rating_again:
+      return "Вы уже оценили этот запрос ({rating} из 5); оценку можно поставить один раз. Спасибо!";
+    case template_id::rating_not_requester:
+      return "Оценить запрос {request} может только его автор.";
+    case template_id::rating_invalid:
+      return "Пожалуйста, поставьте оценку целым числом от 1 до 5.";
+    case template_id::rating_closed:
+      return "Для запроса {request} нет открытого опроса: он отменён или его срок истёк.";
+    case template_id::comment_saved:
+      return "Спасибо, ваш комментарий сохранён вместе с оценкой.";
+    case template_id::rate_first:
+      return "Сначала поставьте оценку (от 1 до 5) кнопкой выше, затем напишите комментарий.";
   }
   return "";
 }

@@ -44,6 +44,16 @@ enum class template_id {
   jira_unassigned,       // {key}
   jira_problem,          // {text}: a Jira action that cannot be carried out
   jira_request,          // {key} {reporter} {summary} {url}: a task created in Jira, posted as a new request
+  survey,                // {room} {text}: the rating DM of a resolved request (five buttons under it)
+  survey_withdrawn,      // {room} {text}: the survey DM after the request was reopened unrated
+  survey_expired,        // {room} {text}: the survey DM after feedback.expire_after passed unrated
+  rating_thanks,         // {rating}: the answer to an accepted rating
+  rating_again,          // {rating}: a second rating is refused
+  rating_not_requester,  // {request}: somebody else tried to rate
+  rating_invalid,        // a rating outside 1..5
+  rating_closed,         // {request}: no open survey (never sent, withdrawn or expired)
+  comment_saved,         // a comment typed after the rating was stored with it
+  rate_first,            // a message in the DM while the survey is open but unrated
 };
 
 /// Stable name of `id`, e.g. "thread-intro"; used in logs and idempotency keys.

@@ -66,7 +66,7 @@ TEST(request_lifecycle_jira, without_the_mirror_no_action_and_the_same_effects_a
   request_lifecycle m{p};
   auto xs = m.step(make_created(), t0);
   EXPECT_TRUE(all<jira_action>(xs).empty());
-  EXPECT_EQ(xs.size(), 4u); // reaction, intro, arm, persist
+  EXPECT_EQ(xs.size(), 5u); // reaction, intro, arm, the created event, persist
   auto st = m.step(reply("m1", "alice", "!dd status in_progress"), t0 + 1s);
   EXPECT_TRUE(all<jira_action>(st).empty());
   EXPECT_EQ(m.record().jira_status, "");

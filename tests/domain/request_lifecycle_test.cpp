@@ -46,7 +46,7 @@ struct fixture {
 TEST(request_lifecycle, created_posts_intro_with_buttons_reaction_and_arms_reminder) {
   fixture f;
   auto& xs = f.intro;
-  ASSERT_EQ(xs.size(), 4u);
+  ASSERT_EQ(xs.size(), 5u);
   auto r = std::get<add_reaction>(xs[0]);
   EXPECT_EQ(r.emoji, ":new:");
   EXPECT_EQ(r.key, "R1/status/0-add");
@@ -62,8 +62,13 @@ TEST(request_lifecycle, created_posts_intro_with_buttons_reaction_and_arms_remin
   auto a = std::get<arm_reminder>(xs[2]);
   EXPECT_EQ(a.deadline, t0 + 4h);
   EXPECT_EQ(a.epoch, f.epoch());
-  auto s = std::get<persist>(xs[3]);
+  auto ev = std::get<publish_event>(xs[3]);
+  EXPECT_EQ(ev.id, "R1/event/created");
+  EXPECT_EQ(ev.kind, "created");
+  EXPECT_EQ(ev.at, t0);
+  auto s = std::get<persist>(xs[4]);
   EXPECT_EQ(s.record.status, "new");
+  EXPECT_EQ(s.record.created_at, t0);
   EXPECT_EQ(s.record.phase, request_phase::active);
   ASSERT_TRUE(s.change);
   EXPECT_EQ(s.change->from, "");
@@ -232,9 +237,13 @@ TEST(request_lifecycle, unknown_command_and_help_get_the_help_text) {
   }
 }
 
-TEST(request_lifecycle, rate_is_left_to_the_feedback_work) {
+TEST(request_lifecycle, a_rating_in_the_thread_without_a_survey_is_answered_in_a_dm) {
   fixture f;
-  EXPECT_TRUE(f.m.step(reply("carol", "!dd rate R1 5"), t0 + 1h).empty());
+  auto xs = f.m.step(reply("carol", "!dd rate R1 5"), t0 + 1h);
+  auto dm = only<dm_user>(xs);
+  EXPECT_EQ(dm.tmpl, template_id::rating_closed);
+  EXPECT_EQ(dm.user, "carol");
+  EXPECT_TRUE(f.m.step(reply("carol", "!dd rate OTHER 5"), t0 + 1h).empty()); // another request's: not ours
 }
 
 TEST(request_lifecycle, bot_messages_in_thread_are_ignored) {
@@ -326,10 +335,11 @@ TEST(request_lifecycle, staff_activity_rearms_and_resets_the_escalation) {
   f.m.step(reminder_due{f.epoch()}, t0 + 4h);
   auto old_epoch = f.epoch();
   auto xs = f.m.step(reply("alice", "looking into it"), t0 + 5h);
-  ASSERT_EQ(xs.size(), 2u);
-  auto a = std::get<arm_reminder>(xs[0]);
+  ASSERT_EQ(xs.size(), 3u); // the comment event, the re-arm, the persist
+  EXPECT_EQ(std::get<publish_event>(xs[0]).kind, "comment_added");
+  auto a = std::get<arm_reminder>(xs[1]);
   EXPECT_EQ(a.deadline, t0 + 9h);
-  EXPECT_TRUE(std::holds_alternative<persist>(xs[1]));
+  EXPECT_TRUE(std::holds_alternative<persist>(xs[2]));
   EXPECT_TRUE(f.m.step(reminder_due{old_epoch}, t0 + 8h).empty()); // the old timer is stale
   EXPECT_TRUE(f.m.step(reminder_due{a.epoch}, t0 + 8h + 59min).size() == 1u); // just re-armed
   EXPECT_EQ(only<post_thread>(f.m.step(reminder_due{a.epoch}, t0 + 9h)).tmpl, template_id::reminder);
@@ -344,8 +354,13 @@ TEST(request_lifecycle, member_activity_rearms) {
 TEST(request_lifecycle, requester_replies_do_not_answer_the_reminder) {
   fixture f;
   auto epoch = f.epoch();
-  EXPECT_TRUE(f.m.step(reply("carol", "any news?"), t0 + 2h).empty());
-  EXPECT_TRUE(f.m.step(reply("eve", "+1"), t0 + 3h).empty());
+  for (auto [who, text] : {std::pair{"carol", "any news?"}, std::pair{"eve", "+1"}}) {
+    auto xs = f.m.step(reply(who, text), t0 + 2h);
+    ASSERT_EQ(xs.size(), 2u) << who; // only the comment event and its persist: no re-arm, no post
+    EXPECT_EQ(std::get<publish_event>(xs[0]).kind, "comment_added");
+    EXPECT_TRUE(std::holds_alternative<persist>(xs[1]));
+  }
+  EXPECT_FALSE(f.m.record().first_response_at); // neither the requester nor an outsider is a response
   EXPECT_EQ(only<post_thread>(f.m.step(reminder_due{epoch}, t0 + 4h)).tmpl, template_id::reminder);
   auto e2 = f.epoch();
   f.m.step(reply("carol", "hello?"), t0 + 5h);
