@@ -72,6 +72,7 @@ struct chat_gateway::impl {
   std::map<std::string, std::string> room_types; // name -> t
   std::map<std::string, std::string> dm_rooms;   // username -> DM room id
   std::shared_ptr<const actors::channel_directory> dir;
+  actors::dm_actor dm_sink; // DM intake; null: DMs are not listened to
   gateway_actor actor;
   bool connected = false; // connect() was called (main thread only)
   bool stopped = false;   // stop() ran (main thread only)
@@ -120,13 +121,17 @@ struct chat_gateway::impl {
     a.rid = id->second;
     a.msg = p.text;
     a.tmid = p.tmid;
-    if (!p.buttons.empty()) {
-      rc_attachment att;
-      for (const auto& b : p.buttons)
-        att.buttons.push_back(rc_button{b.text, b.msg, "", "sendMessage"});
-      a.attachments.push_back(std::move(att));
-    }
+    if (!p.buttons.empty())
+      a.attachments.push_back(button_attachment(p.buttons));
     send(corr, std::move(a), p.room);
+  }
+
+  /// One attachment whose actions are `buttons` (a click posts the button's msg as the user, reference §5.3).
+  static rc_attachment button_attachment(const std::vector<domain::button>& buttons) {
+    rc_attachment att;
+    for (const auto& b : buttons)
+      att.buttons.push_back(rc_button{b.text, b.msg, "", "sendMessage"});
+    return att;
   }
 
   void react(std::uint64_t corr, const actors::chat_reaction& r) {
@@ -141,23 +146,47 @@ struct chat_gateway::impl {
     });
   }
 
+  /// Calls `go` with the DM room of `user` (cached, else im.create); fails `corr` when it cannot be opened.
+  void with_dm_room(std::uint64_t corr, const std::string& user, std::function<void(const std::string&)> go) {
+    if (auto i = dm_rooms.find(user); i != dm_rooms.end())
+      return go(i->second);
+    rest->im_create(user, [this, corr, user, go = std::move(go)](api_result<rc_room> r) {
+      if (!r.ok()) {
+        count(&chat_gateway_stats::failures);
+        return fail(corr, "im.create " + user + ": " + describe(r.error()));
+      }
+      dm_rooms[user] = r->id;
+      if (ddp)
+        ddp->add_direct_room(r->id);
+      go(r->id);
+    });
+  }
+
   void dm(std::uint64_t corr, const actors::chat_dm& d) {
-    auto go = [this, corr, d](const std::string& rid) {
+    with_dm_room(corr, d.user, [this, corr, d](const std::string& rid) {
       send_message_args a;
       a.id = message_id_for(d.key);
       a.rid = rid;
       a.msg = d.text;
+      if (!d.buttons.empty())
+        a.attachments.push_back(button_attachment(d.buttons));
       send(corr, std::move(a), "");
-    };
-    if (auto i = dm_rooms.find(d.user); i != dm_rooms.end())
-      return go(i->second);
-    rest->im_create(d.user, [this, corr, d, go](api_result<rc_room> r) {
-      if (!r.ok()) {
-        count(&chat_gateway_stats::failures);
-        return fail(corr, "im.create " + d.user + ": " + describe(r.error()));
-      }
-      dm_rooms[d.user] = r->id;
-      go(r->id);
+    });
+  }
+
+  void edit(std::uint64_t corr, const actors::chat_edit& e) {
+    with_dm_room(corr, e.user, [this, corr, e](const std::string& rid) {
+      rest->update_message(rid, message_id_for(e.key), e.text, [this, corr](api_result<chat_message> r) {
+        chat_completion c;
+        c.ok = r.ok();
+        if (r.ok()) {
+          count(&chat_gateway_stats::edits);
+        } else {
+          c.error = "chat.update: " + describe(r.error());
+          count(&chat_gateway_stats::failures);
+        }
+        caf::anon_send(actor, atom::done_v, corr, std::move(c));
+      });
     });
   }
 
@@ -198,6 +227,28 @@ struct chat_gateway::impl {
     count(&chat_gateway_stats::delivered);
     caf::anon_send(target->second, atom::chat_v, std::move(ev));
   }
+
+  void deliver_direct(const chat_message& m) {
+    if (!dm_sink || m.u.id == cfg.user_id || !m.t.empty())
+      return; // the bot's own DMs (and their edits) and system messages are not user input
+    actors::chat_event ev;
+    ev.direct = true;
+    ev.msg.id = m.id;
+    ev.msg.room = m.rid;
+    ev.msg.author = m.u.username;
+    ev.msg.author_name = m.u.name;
+    ev.msg.text = m.msg;
+    if (!m.tmid.empty())
+      ev.msg.thread_id = m.tmid;
+    ev.msg.edited = m.edited_at_ms.has_value();
+    ev.ts_ms = m.ts_ms;
+    ev.updated_ms = m.updated_at_ms;
+    for (const auto& [emoji, users] : m.reactions)
+      ev.reactions.emplace_back(emoji, users);
+    ev.permalink = permalink("", m.id, m.rid);
+    count(&chat_gateway_stats::direct);
+    caf::anon_send(dm_sink, atom::chat_v, std::move(ev));
+  }
 };
 
 namespace {
@@ -207,7 +258,7 @@ struct gateway_state {
   std::shared_ptr<chat_gateway::impl> impl;
   std::uint64_t next = 0;
   std::map<std::uint64_t, caf::typed_response_promise<actors::posted>> posts;
-  std::map<std::uint64_t, caf::typed_response_promise<bool>> reacts;
+  std::map<std::uint64_t, caf::typed_response_promise<bool>> reacts; // reactions and edits
 };
 
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
@@ -236,6 +287,14 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
       self->state.posts.emplace(corr, rp);
       auto impl = self->state.impl;
       impl->runtime.post([impl, corr, d = std::move(d)] { impl->dm(corr, d); });
+      return rp;
+    },
+    [self](atom::edit, actors::chat_edit e) -> caf::typed_response_promise<bool> {
+      auto corr = ++self->state.next;
+      auto rp = self->make_response_promise<bool>();
+      self->state.reacts.emplace(corr, rp);
+      auto impl = self->state.impl;
+      impl->runtime.post([impl, corr, e = std::move(e)] { impl->edit(corr, e); });
       return rp;
     },
     [self](atom::done, std::uint64_t corr, chat_completion c) {
@@ -337,11 +396,23 @@ actors::chat_actor chat_gateway::actor() const {
 }
 
 void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir) {
+  connect(std::move(dir), actors::dm_actor{}, {});
+}
+
+void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir, actors::dm_actor dms,
+                           std::vector<std::string> dm_room_ids) {
   auto impl = impl_;
   impl->connected = true;
-  impl->runtime.post([impl, dir = std::move(dir)] {
+  impl->runtime.post([impl, dir = std::move(dir), dms = std::move(dms), dm_room_ids = std::move(dm_room_ids)] {
     impl->dir = dir;
+    impl->dm_sink = dms;
     ddp_session_config c;
+    if (dms) {
+      c.direct_messages = true;
+      c.direct_room_ids = dm_room_ids;
+      for (const auto& [user, rid] : impl->dm_rooms)
+        c.direct_room_ids.push_back(rid);
+    }
     c.url = impl->cfg.base_url;
     c.token = impl->cfg.auth_token;
     for (const auto& [name, id] : impl->room_ids)
@@ -356,6 +427,7 @@ void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir)
     ddp_callbacks cb;
     auto* raw = impl.get();
     cb.on_message = [raw](const chat_message& m) { raw->deliver(m); };
+    cb.on_direct = [raw](const chat_message& m) { raw->deliver_direct(m); };
     cb.on_state = [raw](ddp_state s, const std::string& detail) {
       if (s == ddp_state::live)
         raw->count(&chat_gateway_stats::lives);
@@ -367,8 +439,8 @@ void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir)
         spdlog::info("realtime connection is {}", to_string(s));
     };
     cb.on_subscription_error = [raw](const std::string& room_id, const meteor_error& e) {
-      auto name = raw->room_names.count(room_id) ? raw->room_names.at(room_id) : room_id;
-      spdlog::error("realtime subscription to #{} fails: {} {}", name, e.error, e.reason);
+      auto name = raw->room_names.count(room_id) ? "#" + raw->room_names.at(room_id) : room_id;
+      spdlog::error("realtime subscription to {} fails: {} {}", name, e.error, e.reason);
     };
     cb.on_log = [](std::string_view text) { spdlog::warn("realtime connection: {}", text); };
     impl->ddp = std::make_unique<ddp_session>(impl->runtime.context(), *impl->rest, std::move(c), std::move(cb));
@@ -396,6 +468,7 @@ void chat_gateway::stop() {
         impl->ddp.reset();
       }
       impl->dir.reset();
+      impl->dm_sink = actors::dm_actor{};
     });
   if (impl->actor)
     caf::anon_send_exit(impl->actor, caf::exit_reason::user_shutdown);

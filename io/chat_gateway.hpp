@@ -5,7 +5,17 @@
 //   open()     blocking, from main: GET me (the bot's username) and rooms.info?roomName for every configured room
 //   connect()  starts the DDP session (subscriptions, reconnect, backfill since `backfill_since_ms`); every message
 //              version becomes an actors::chat_event sent to the supervisor of its room
-//   actor()    post / react / dm for the request actors
+//   connect(dir, dms, …)  the same, and the messages users post in their DMs with the bot go to `dms`
+//   actor()    post / react / dm / edit for the request actors
+//
+// DM intake (reference §2.4/§2.5): the session also subscribes `__my_messages__` and keeps its DM events (roomType
+// "d"). Each user message of a DM (not the bot's own, not system messages) goes to the dm_actor once as a
+// chat_event with direct=true and msg.room = the DM room id; an edit of it comes again with msg.edited=true;
+// reactions and other re-emits do not. After a reconnect the DM rooms the gateway knows are backfilled with
+// chat.syncMessages: those it opened with im.create in this process and those passed to connect(). A DM room from
+// before a restart that this process neither opened nor was given is not backfilled (what was posted in it while
+// the connection was down is lost; what is posted after the reconnect arrives live). See io/ddp_session.hpp for
+// the remaining limits.
 //
 // Posts and DMs go through chat.sendMessage with an `_id` derived from the action's idempotency key
 // (message_id_for), so the same key posted twice (a replay after a crash, a retry after a lost answer) is one
@@ -48,7 +58,9 @@ struct chat_gateway_config {
 struct chat_gateway_stats {
   std::uint64_t delivered = 0;     // chat events sent to supervisors
   std::uint64_t unrouted = 0;      // messages of rooms without a supervisor
+  std::uint64_t direct = 0;        // DM messages sent to the dm_actor
   std::uint64_t posts = 0;         // posts and DMs done
+  std::uint64_t edits = 0;         // DM texts changed (chat.update)
   std::uint64_t failures = 0;      // REST calls answered with an error
   std::uint64_t lives = 0;         // times the realtime session went live (1 + reconnects that made it)
   std::uint64_t drops = 0;         // times it lost the connection (waiting for a reconnect)
@@ -75,8 +87,14 @@ public:
   /// The adapter actor; @pre open() succeeded.
   actors::chat_actor actor() const;
 
-  /// Starts the realtime session; events go to `dir`'s supervisors by room name.
+  /// Starts the realtime session; events go to `dir`'s supervisors by room name. DMs are not listened to.
   void connect(std::shared_ptr<const actors::channel_directory> dir);
+
+  /// Starts the realtime session as above, and also delivers the users' messages in DMs with the bot to `dms`.
+  /// `dm_room_ids` are DM rooms to backfill after reconnects besides the ones this gateway opens (e.g. the rooms of
+  /// surveys still open from before a restart).
+  void connect(std::shared_ptr<const actors::channel_directory> dir, actors::dm_actor dms,
+               std::vector<std::string> dm_room_ids = {});
 
   /// Closes the realtime session as a network failure would (tests) and returns once it is closed; it then
   /// reconnects and backfills. @pre not called on the I/O thread.

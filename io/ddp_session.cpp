@@ -172,6 +172,24 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
     std::vector<chat_message> held;                     // live events during the backfill
   };
 
+  /// A DM room seen on __my_messages__ (or made known by the owner).
+  struct dm_room {
+    struct version {
+      std::int64_t updated = 0;
+      std::optional<std::int64_t> edited;
+      std::int64_t ts = 0;
+    };
+    std::string id;
+    bool backfilling = false;
+    bool live = false;
+    std::int64_t cursor = 0;
+    std::int64_t floor = 0; // an unseen _id created before this is not delivered (it predates the memory)
+    std::unordered_map<std::string, version> seen;
+    std::vector<chat_message> held;
+  };
+
+  static constexpr const char* my_messages = "__my_messages__";
+
   ddp_session_impl(net::io_context& c, rocketchat_rest& r, ddp_session_config cfg, ddp_callbacks cb)
       : ioc(c), rest(r), config(std::move(cfg)), callbacks(std::move(cb)), ssl_ctx(ssl::context::tls_client),
         tick_timer(c), reconnect_timer(c), rng(std::random_device{}()) {
@@ -186,6 +204,10 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
       r2.cursor = config.backfill_since_ms;
       rooms.emplace(id, std::move(r2));
     }
+    if (config.backfill_since_ms != 0)
+      dm_floor = config.backfill_since_ms - config.backfill_overlap.count();
+    for (const auto& id : config.direct_room_ids)
+      add_direct_room(id);
   }
 
   net::io_context& ioc;
@@ -197,6 +219,8 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
   net::steady_timer reconnect_timer;
   std::mt19937_64 rng;
   std::map<std::string, room> rooms;
+  std::map<std::string, dm_room> dms;
+  std::int64_t dm_floor = 0; // floor of new DM rooms: backfill_since_ms minus the overlap, or 0
   ddp_stats stats;
   ddp_state state = ddp_state::idle;
 
@@ -207,6 +231,9 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
   bool writing = false;
   bool ddp_connected = false;
   bool logged_in = false;
+  std::string my_sub_id; // the __my_messages__ subscription
+  bool my_ready = false;
+  bool my_refused = false;
   std::string login_id;
   std::chrono::steady_clock::time_point handshake_deadline;
   std::chrono::steady_clock::time_point last_rx;
@@ -273,6 +300,12 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
       r.ready = r.refused = r.backfilling = r.live = false;
       r.sub_id.clear();
       r.held.clear();
+    }
+    my_sub_id.clear();
+    my_ready = my_refused = false;
+    for (auto& [id, d] : dms) {
+      d.backfilling = d.live = false;
+      d.held.clear();
     }
     set_state(ddp_state::connecting);
     handshake_deadline = clock::now() + config.handshake_timeout;
@@ -393,6 +426,10 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
       rm.sub_id = new_id("sub-");
       send(ddp::sub_room_messages_frame(rm.sub_id, id));
     }
+    if (config.direct_messages) {
+      my_sub_id = new_id("sub-");
+      send(ddp::sub_room_messages_frame(my_sub_id, my_messages));
+    }
     check_live();
   }
 
@@ -404,15 +441,33 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
   }
 
   void handle(const ddp::ready& r) {
-    for (const auto& s : r.subs)
+    for (const auto& s : r.subs) {
       if (auto* rm = room_by_sub(s); rm && !rm->ready) {
         rm->ready = true;
         start_backfill(*rm);
+      } else if (!my_sub_id.empty() && s == my_sub_id && !my_ready) {
+        my_ready = true;
+        for (auto& [id, d] : dms)
+          start_direct_backfill(d);
       }
+      if (stopped())
+        return;
+    }
     check_live();
   }
 
   void handle(const ddp::nosub& n) {
+    if (!my_sub_id.empty() && n.id == my_sub_id) {
+      meteor_error e = n.error.value_or(meteor_error{"nosub", "the server ended the subscription", "", ""});
+      log("ddp subscription to " + std::string(my_messages) + " ended: " + e.error);
+      my_refused = true;
+      my_ready = false;
+      my_sub_id.clear();
+      if (!stopped() && callbacks.on_subscription_error)
+        callbacks.on_subscription_error(my_messages, e);
+      check_live();
+      return;
+    }
     auto* rm = room_by_sub(n.id);
     if (!rm)
       return;
@@ -429,6 +484,8 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
   void handle(const ddp::changed& c) {
     if (c.collection != "stream-room-messages" || !c.message)
       return;
+    if (c.event_name == my_messages)
+      return handle_direct(*c.message, c.hint);
     auto it = rooms.find(c.message->rid);
     if (it == rooms.end())
       return;
@@ -459,6 +516,147 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
     if (callbacks.on_message)
       callbacks.on_message(m);
   }
+
+  // -- DM rooms ------------------------------------------------------------------------------------------------
+
+  dm_room& direct_room(const std::string& rid) {
+    auto [it, inserted] = dms.try_emplace(rid);
+    if (inserted) {
+      it->second.id = rid;
+      it->second.floor = dm_floor;
+      it->second.live = my_ready; // a room first seen live is live at once
+    }
+    return it->second;
+  }
+
+  void add_direct_room(const std::string& rid) {
+    if (!config.direct_messages || rid.empty() || rooms.count(rid) || dms.count(rid))
+      return;
+    auto& d = direct_room(rid);
+    d.live = false;
+    d.cursor = dm_floor;
+    if (my_ready && running())
+      start_direct_backfill(d);
+  }
+
+  void handle_direct(const chat_message& m, const std::optional<room_hint>& hint) {
+    // Configured rooms come through their own subscriptions; other rooms than DMs are not asked for.
+    if (!my_ready || !hint || hint->room_type != "d" || m.rid.empty() || rooms.count(m.rid))
+      return;
+    auto& d = direct_room(m.rid);
+    if (!d.live) {
+      d.held.push_back(m);
+      return;
+    }
+    deliver_direct(d, m, false);
+  }
+
+  void deliver_direct(dm_room& d, const chat_message& m, bool from_backfill) {
+    if (stopped())
+      return;
+    auto version = m.updated_at_ms != 0 ? m.updated_at_ms : m.ts_ms;
+    auto it = d.seen.find(m.id);
+    if (it == d.seen.end()) {
+      if (m.ts_ms < d.floor) {
+        ++stats.direct_ignored;
+        return;
+      }
+      d.seen.emplace(m.id, dm_room::version{version, m.edited_at_ms, m.ts_ms});
+    } else {
+      if (it->second.updated >= version) {
+        ++stats.duplicates;
+        return;
+      }
+      it->second.updated = version;
+      if (it->second.edited == m.edited_at_ms) {
+        d.cursor = std::max(d.cursor, version);
+        ++stats.direct_ignored;
+        return;
+      }
+      it->second.edited = m.edited_at_ms;
+    }
+    d.cursor = std::max(d.cursor, version);
+    ++stats.direct_delivered;
+    if (from_backfill)
+      ++stats.backfilled;
+    if (callbacks.on_direct)
+      callbacks.on_direct(m);
+  }
+
+  bool transient(const api_error& e) const {
+    return e.code == api_errc::transport || e.code == api_errc::server || e.code == api_errc::rate_limited ||
+           e.code == api_errc::auth;
+  }
+
+  void start_direct_backfill(dm_room& d) {
+    if (d.cursor == 0) {
+      d.cursor = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count() -
+                 config.backfill_overlap.count();
+      go_live_direct(d);
+      return;
+    }
+    d.backfilling = true;
+    d.live = false;
+    auto since = d.cursor - std::max<std::int64_t>(1, config.backfill_overlap.count());
+    auto self = shared_from_this();
+    auto g = gen;
+    auto rid = d.id;
+    rest.sync_messages(rid, since, [self, g, rid](api_result<sync_result> r) {
+      if (g != self->gen || self->state == ddp_state::stopped)
+        return; // a newer connection will sync again from the cursor
+      auto it = self->dms.find(rid);
+      if (it == self->dms.end())
+        return;
+      auto& d2 = it->second;
+      d2.backfilling = false;
+      if (!r.ok()) {
+        ++self->stats.backfill_failures;
+        if (self->transient(r.error()))
+          return self->fail("ddp backfill of DM room " + rid + " failed: " + r.error().error);
+        // Refused for good (e.g. the room is gone): live without it; the next reconnect tries again.
+        self->log("ddp backfill of DM room " + rid + " refused: " + describe(r.error()));
+        self->go_live_direct(d2);
+        return self->check_live();
+      }
+      auto xs = r.value().updated;
+      std::stable_sort(xs.begin(), xs.end(), [](const chat_message& a, const chat_message& b) {
+        return a.updated_at_ms < b.updated_at_ms;
+      });
+      for (const auto& m : xs)
+        if (m.rid == rid || m.rid.empty())
+          self->deliver_direct(d2, m, true);
+      for (const auto& del : r.value().deleted)
+        if (!self->stopped() && self->callbacks.on_deleted)
+          self->callbacks.on_deleted(rid, del);
+      if (self->stopped())
+        return;
+      ++self->stats.backfills;
+      self->go_live_direct(d2);
+      self->check_live();
+    });
+  }
+
+  void go_live_direct(dm_room& d) {
+    d.live = true;
+    auto held = std::move(d.held);
+    d.held.clear();
+    for (const auto& m : held)
+      deliver_direct(d, m, false);
+    // Forget ids older than the memory (server time: the newest version seen); they are not delivered again.
+    std::int64_t newest = 0;
+    for (const auto& [id, v] : d.seen)
+      newest = std::max(newest, v.updated);
+    auto horizon = newest - config.direct_memory.count();
+    if (newest == 0 || horizon <= d.floor)
+      return;
+    d.floor = horizon;
+    for (auto it = d.seen.begin(); it != d.seen.end();)
+      it = it->second.ts < horizon ? d.seen.erase(it) : std::next(it);
+  }
+
+  // -- configured rooms ------------------------------------------------------------------------------------------
 
   void start_backfill(room& rm) {
     if (rm.cursor == 0) {
@@ -523,6 +721,13 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
     for (const auto& [id, r] : rooms)
       if (!r.live && !r.refused)
         return;
+    if (config.direct_messages) {
+      if (!my_ready && !my_refused)
+        return;
+      for (const auto& [id, d] : dms)
+        if (d.backfilling)
+          return;
+    }
     failures_in_a_row = 0;
     set_state(ddp_state::live);
   }
@@ -590,7 +795,7 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
     for (const auto& [id, r] : rooms)
       if (!r.ready && !r.refused)
         return false;
-    return true;
+    return !config.direct_messages || my_ready || my_refused;
   }
 };
 
@@ -609,8 +814,17 @@ void ddp_session::drop() {
 ddp_state ddp_session::state() const { return impl_->state; }
 const ddp_stats& ddp_session::stats() const { return impl_->stats; }
 std::int64_t ddp_session::cursor_ms(const std::string& room_id) const {
-  auto it = impl_->rooms.find(room_id);
-  return it == impl_->rooms.end() ? 0 : it->second.cursor;
+  if (auto it = impl_->rooms.find(room_id); it != impl_->rooms.end())
+    return it->second.cursor;
+  auto d = impl_->dms.find(room_id);
+  return d == impl_->dms.end() ? 0 : d->second.cursor;
+}
+void ddp_session::add_direct_room(const std::string& room_id) { impl_->add_direct_room(room_id); }
+std::vector<std::string> ddp_session::direct_rooms() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, d] : impl_->dms)
+    ids.push_back(id);
+  return ids;
 }
 
 } // namespace dutydesk::io

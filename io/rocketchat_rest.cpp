@@ -227,7 +227,9 @@ void rocketchat_rest::send_message(const send_message_args& a, callback<chat_mes
 void rocketchat_rest::update_message(const std::string& room_id, const std::string& msg_id, const std::string& text,
                                      callback<chat_message> cb) {
   json body{{"roomId", room_id}, {"msgId", msg_id}, {"text", text}};
-  call<chat_message>(make(http_method::post, "chat.update", dump(body)), parse_rc_message_response, std::move(cb));
+  auto req = make(http_method::post, "chat.update", dump(body));
+  req.retry_safe = true; // it sets the text: a repeat changes nothing
+  call<chat_message>(std::move(req), parse_rc_message_response, std::move(cb));
 }
 
 void rocketchat_rest::react(const std::string& msg_id, const std::string& emoji, std::optional<bool> should_react,

@@ -2,8 +2,8 @@
 // Typed Rocket.Chat REST calls for the bot (reference rocketchat.md §4), on top of http_client. Every call sends
 // X-User-Id/X-Auth-Token and hands an api_result to its callback on the io_context thread. Calls: call them on that
 // thread. Safe to repeat after a 5xx or a lost answer: chat.sendMessage (client-chosen _id, so the server drops a
-// duplicate) and chat.react with an explicit shouldReact (it sets a state); chat.postMessage, chat.update and a
-// toggling chat.react are not repeated then (429 always is).
+// duplicate), chat.update (it sets the text; an unchanged text is a no-op) and chat.react with an explicit
+// shouldReact (it sets a state); chat.postMessage and a toggling chat.react are not repeated then (429 always is).
 // This object and the http_client must outlive the calls in flight.
 
 #include <cstdint>
@@ -74,7 +74,7 @@ public:
   /// POST chat.sendMessage. A repeat of an already stored _id answers without a message; the stored one is then
   /// fetched with chat.getMessage, so the callback always gets the message.
   void send_message(const send_message_args& a, callback<chat_message> cb);
-  /// POST chat.update (text only).
+  /// POST chat.update (text only; attachments and buttons stay, reference §4.3). Safe to repeat.
   void update_message(const std::string& room_id, const std::string& msg_id, const std::string& text,
                       callback<chat_message> cb);
   /// POST chat.react; `should_react` empty = toggle.

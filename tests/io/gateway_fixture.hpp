@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the gateway tests: a real actor system (I/O tests run on the wall clock), the I/O thread, the bot's
-// Rocket.Chat settings for the simulator, and a channel actor that forwards chat events to the test.
+// Rocket.Chat settings for the simulator, a channel actor that forwards chat events to the test, and a dm actor that
+// forwards DM events to it (as (atom::dm, chat_event), so a test tells them apart).
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -32,6 +33,14 @@ inline actors::channel_actor::behavior_type chat_forwarder(actors::channel_actor
     [](atom::status) { return actors::channel_status{}; },
     [](atom::jira, actors::jira_update&) { return true; },
     [](atom::open, actors::jira_born&) { return std::string{}; },
+    [](atom::rate, actors::feedback_update&) { return true; },
+  };
+}
+
+/// Hands every DM event to `sink` (the test's scoped actor), marked as a DM event by a leading atom::dm.
+inline actors::dm_actor::behavior_type dm_forwarder(actors::dm_actor::pointer, caf::actor sink) {
+  return {
+    [sink](atom::chat, actors::chat_event ev) { caf::anon_send(sink, atom::dm_v, std::move(ev)); },
   };
 }
 

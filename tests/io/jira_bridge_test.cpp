@@ -40,6 +40,7 @@ actors::channel_actor::behavior_type recording_channel(actors::channel_actor::po
       return true;
     },
     [](atom::open, actors::jira_born& b) { return "born-" + b.issue_key; },
+    [](atom::rate, actors::feedback_update&) { return true; },
   };
 }
 
