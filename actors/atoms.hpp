@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -43,6 +44,11 @@ CAF_ADD_ATOM(dutydesk, dutydesk::atom, jira, "jira")
 CAF_ADD_ATOM(dutydesk, dutydesk::atom, open, "open")
 CAF_ADD_ATOM(dutydesk, dutydesk::atom, inbox, "inbox")
 CAF_ADD_ATOM(dutydesk, dutydesk::atom, tick, "tick")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, edit, "edit")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, events, "events")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, rate, "rate")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, expire, "expire")
+CAF_ADD_ATOM(dutydesk, dutydesk::atom, gauges, "gauges")
 CAF_END_TYPE_ID_BLOCK(dutydesk)
 
 namespace dutydesk::actors {
@@ -76,6 +82,14 @@ struct chat_dm {
   std::string key;
   std::string user;
   std::string text;
+  std::vector<domain::button> buttons{}; // empty: no attachment
+};
+
+/// Changes the text of the DM the bot posted to `user` under `key` (chat.update; an unchanged text is a no-op).
+struct chat_edit {
+  std::string key; // the key the DM was posted with
+  std::string user;
+  std::string text;
 };
 
 /// One message version as the realtime connection (or its backfill) delivered it.
@@ -85,6 +99,7 @@ struct chat_event {
   std::int64_t updated_ms = 0;
   std::vector<std::pair<std::string, std::vector<std::string>>> reactions; // ":emoji:" -> usernames, sorted
   std::string permalink;                                                    // of this message
+  bool direct = false; // a message in a DM with the bot (msg.room holds the DM room id, not a channel name)
 };
 
 /// A request moved here from another channel: the bot's repost is its root.
@@ -105,6 +120,37 @@ struct persist_request {
   domain::request_record record;
   std::optional<domain::status_change> change;
   std::vector<domain::jira_action> jira{}; // the step's Jira actions, for the outbox (same transaction)
+  std::vector<storage::outbox_event> events{}; // the step's domain events, rendered, for the event outbox
+};
+
+/// Something the requester answered in the DM about a request's survey.
+using feedback_change = std::variant<domain::survey_answer, domain::survey_comment>;
+
+struct feedback_update {
+  std::string request_id;
+  feedback_change change;
+};
+
+/// Unsent events of one sink ("nats", "webhook:<n>") in global outbox order.
+struct events_query {
+  std::string sink;
+  std::size_t limit = 100;
+};
+
+/// Marks events delivered to a sink at `at` (epoch ms), in one transaction.
+struct events_sent {
+  std::string sink;
+  std::vector<std::string> ids;
+  std::int64_t at = 0;
+};
+
+/// What the metrics sampler reads from storage: open requests by (room, status) and the outboxes' depth and age.
+struct storage_gauges {
+  std::vector<std::tuple<std::string, std::string, std::int64_t>> open; // team, status, count
+  std::int64_t events_pending = 0;      // undelivered to the "nats" sink
+  std::int64_t events_oldest_at = 0;    // created_at of the oldest of them (epoch ms), 0 when none
+  std::int64_t jira_queued = 0;
+  std::int64_t jira_oldest_at = 0;
 };
 
 /// Something Jira said about a request, for its actor (domain events of the Jira side).
@@ -213,6 +259,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_post)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::posted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_reaction)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_dm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_edit)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::feedback_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::events_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::events_sent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::storage_gauges)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dutydesk::storage::outbox_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::chat_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::adopt_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dutydesk::actors::persist_request)

@@ -127,7 +127,8 @@ bool spawn_child(self_ptr self, const std::string& root, const std::string& requ
                  std::vector<domain::event> then = {}) {
   auto& st = self->state;
   request_args a{st.args.params, std::move(start), std::move(then),
-                 request_deps{st.args.chat, st.args.storage, st.args.channels, st.args.now, st.args.jira}};
+                 request_deps{st.args.chat, st.args.storage, st.args.channels, st.args.now, st.args.jira,
+                              st.args.events, st.args.relay, st.args.metrics}};
   auto h = st.args.spawn ? st.args.spawn(self->system(), std::move(a)) : spawn_request(self->system(), std::move(a));
   if (!h) {
     spdlog::error("channel {}: spawning the request actor of {} failed", st.args.room, root);
@@ -153,7 +154,7 @@ void forget(self_ptr self, const std::string& root) {
 }
 
 /// Hands `msg` to the running request of `root`; the job stays in flight until the actor answered.
-using forwarded = std::variant<domain::thread_reply, domain::reaction_added, jira_update>;
+using forwarded = std::variant<domain::thread_reply, domain::reaction_added, jira_update, feedback_update>;
 
 void send_forward(self_ptr self, const std::string& root, forwarded msg, const job_ptr& j) {
   auto& st = self->state;
@@ -193,6 +194,8 @@ void send_forward(self_ptr self, const std::string& root, forwarded msg, const j
     self->request(hdl, caf::infinite, atom::reply_v, *tr).then(on_value, on_error);
   else if (auto* ju = std::get_if<jira_update>(&msg))
     self->request(hdl, caf::infinite, atom::jira_v, *ju).then(on_value, on_error);
+  else if (auto* fu = std::get_if<feedback_update>(&msg))
+    self->request(hdl, caf::infinite, atom::rate_v, *fu).then(on_value, on_error);
   else
     self->request(hdl, caf::infinite, atom::reaction_v, std::get<domain::reaction_added>(msg)).then(on_value, on_error);
 }
@@ -534,6 +537,16 @@ channel_actor::behavior_type channel_supervisor(channel_actor::stateful_pointer<
       release(self, j);
       return rp;
     },
+    [self](atom::rate, feedback_update& x) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      auto j = std::make_shared<channel_state::handling>();
+      j->cursor = false;
+      j->finished = [rp]() mutable { rp.deliver(true); };
+      auto root = x.request_id;
+      route_to(self, root, std::move(x), false, j);
+      release(self, j);
+      return rp;
+    },
     [self](atom::open, jira_born& x) -> caf::result<std::string> {
       auto& st = self->state;
       auto rp = self->make_response_promise<std::string>();
@@ -558,6 +571,7 @@ channel_actor::behavior_type channel_supervisor(channel_actor::stateful_pointer<
             c.jira_key = x.issue_key;
             c.jira_url = x.issue_url;
             c.jira_status = x.issue_status;
+            c.from_jira = true;
             spdlog::info("channel {}: {} from Jira becomes request {}", st.args.room, x.issue_key, root);
             open_request(self, std::move(c), {}, 0, [rp, root](const caf::error& err) mutable {
               if (err)

@@ -49,6 +49,9 @@ struct channel_args {
   wall_clock now;
   request_spawner spawn; // empty: spawn_request
   jira_bridge_actor jira{}; // handed to request actors; unset when Jira is off
+  std::shared_ptr<const event_context> events{}; // handed to request actors; unset when events are off
+  event_relay_actor relay{};
+  std::shared_ptr<metrics::registry> metrics{};
 };
 
 struct channel_state {
@@ -72,7 +75,7 @@ struct channel_state {
   struct forward {
     std::string root;
     caf::actor_addr to;
-    std::variant<domain::thread_reply, domain::reaction_added, jira_update> msg;
+    std::variant<domain::thread_reply, domain::reaction_added, jira_update, feedback_update> msg;
     std::shared_ptr<handling> job;
   };
   std::map<std::string, live_request> by_root;             // thread root message id -> running request

@@ -26,8 +26,13 @@ using chat_actor = caf::typed_actor<
   caf::replies_to<atom::post, chat_post>::with<posted>,
   /// Sets or unsets one of the bot's reactions on a message; sent by request actors.
   caf::replies_to<atom::react, chat_reaction>::with<bool>,
-  /// Sends a direct message (idempotent per key); sent by request actors for refusals.
-  caf::replies_to<atom::dm, chat_dm>::with<posted>>;
+  /// Sends a direct message (idempotent per key); sent by request actors for refusals and surveys.
+  caf::replies_to<atom::dm, chat_dm>::with<posted>,
+  /// Changes the text of a DM sent before (by its key); sent by request actors (a withdrawn or expired survey).
+  caf::replies_to<atom::edit, chat_edit>::with<bool>>;
+
+/// Receives the messages of DMs with the bot (the feedback router; absent when feedback is off).
+using dm_actor = caf::typed_actor<caf::reacts_to<atom::chat, chat_event>>;
 
 /// Asks OnCall and the chat directory about one schedule (io/oncall_gateway; a fake in tests).
 using oncall_actor = caf::typed_actor<
@@ -81,7 +86,13 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<atom::inbox, inbox_prune>::with<std::size_t>,
   /// A small durable value (e.g. a JQL poll watermark): get ("" when unset) and set.
   caf::replies_to<atom::get, std::string>::with<std::string>,
-  caf::replies_to<atom::save, std::string, std::string>::with<bool>>;
+  caf::replies_to<atom::save, std::string, std::string>::with<bool>,
+  /// Undelivered events of a sink, oldest first; sent by the event relay.
+  caf::replies_to<atom::events, events_query>::with<std::vector<storage::outbox_event>>,
+  /// Marks events delivered to a sink; sent by the event relay.
+  caf::replies_to<atom::events, events_sent>::with<bool>,
+  /// Counts for the metrics gauges; sent by the metrics sampler.
+  caf::replies_to<atom::gauges>::with<storage_gauges>>;
 
 /// One request (actors/request_actor). The start event (created or restored) comes with the spawn arguments.
 using request_actor = caf::typed_actor<
@@ -95,7 +106,11 @@ using request_actor = caf::typed_actor<
   /// The current state, once every queued event is handled; sent by tests and reports.
   caf::replies_to<atom::get>::with<domain::request_record>,
   /// Something Jira said about the request; answers once handled and persisted. Sent by the channel supervisor.
-  caf::replies_to<atom::jira, jira_update>::with<bool>>;
+  caf::replies_to<atom::jira, jira_update>::with<bool>,
+  /// The requester's answer to the survey (a rating or a comment); answers once handled. Sent by the supervisor.
+  caf::replies_to<atom::rate, feedback_update>::with<bool>,
+  /// The survey timer of a round fired; sent by the actor to itself (delayed_send).
+  caf::reacts_to<atom::expire, std::uint64_t>>;
 
 /// One support channel (actors/channel_supervisor).
 using channel_actor = caf::typed_actor<
@@ -115,10 +130,16 @@ using channel_actor = caf::typed_actor<
   caf::replies_to<atom::jira, jira_update>::with<bool>,
   /// Posts a task created in Jira as a new request of this channel; answers the request id. Idempotent per issue.
   /// Sent by the Jira bridge.
-  caf::replies_to<atom::open, jira_born>::with<std::string>>;
+  caf::replies_to<atom::open, jira_born>::with<std::string>,
+  /// Hands the requester's survey answer to the request (restoring it when needed); answers true once handled, also
+  /// when the request is unknown. Sent by the feedback router.
+  caf::replies_to<atom::rate, feedback_update>::with<bool>>;
 
 /// Wakes the Jira bridge: the outbox or the inbox has new rows (actors/jira_bridge; absent when Jira is off).
 using jira_bridge_actor = caf::typed_actor<caf::reacts_to<atom::tick>>;
+
+/// Wakes the event relays: the event outbox has new rows (events/event_relay; absent when no sink is configured).
+using event_relay_actor = caf::typed_actor<caf::reacts_to<atom::tick>>;
 
 /// The channel supervisors by room name: the chat adapter routes by it, request actors find a move's target in it.
 /// Filled once before any chat traffic flows, read-only afterwards (so sharing it between actors is safe).

@@ -49,6 +49,7 @@ void fail(self_ptr self, caf::error err) {
   st.queue.clear();
   st.run.clear();
   st.jira.clear(); // a replay of the step queues them again
+  st.events.clear();
   self->quit(std::move(err));
 }
 
@@ -125,7 +126,7 @@ void react(self_ptr self, std::string key, std::string emoji, bool add) {
 }
 
 void dm(self_ptr self, const domain::dm_user& e) {
-  chat_dm msg{e.key, e.user, e.text};
+  chat_dm msg{e.key, e.user, e.text, e.buttons};
   claimed(
     self, e.key,
     [self, msg] {
@@ -184,16 +185,90 @@ void do_repost(self_ptr self, const domain::repost& e) {
 
 void save(self_ptr self, const domain::persist& e) {
   auto jira = std::move(self->state.jira);
+  auto events = std::move(self->state.events);
   self->state.jira.clear();
-  bool wake = !jira.empty();
-  self->request(self->state.deps.storage, caf::infinite, atom::save_v, persist_request{e.record, e.change, std::move(jira)})
+  self->state.events.clear();
+  bool wake_jira = !jira.empty();
+  bool wake_relay = !events.empty();
+  self->request(self->state.deps.storage, caf::infinite, atom::save_v,
+                persist_request{e.record, e.change, std::move(jira), std::move(events)})
     .then(
-      [self, wake](bool) {
-        if (wake && self->state.deps.jira)
+      [self, wake_jira, wake_relay](bool) {
+        if (wake_jira && self->state.deps.jira)
           self->send(self->state.deps.jira, atom::tick_v);
+        if (wake_relay && self->state.deps.relay)
+          self->send(self->state.deps.relay, atom::tick_v);
         next(self);
       },
       on_error(self));
+}
+
+/// Changes a survey DM's text (chat.update is idempotent, so no claim).
+void edit(self_ptr self, const domain::edit_dm& e) {
+  chat_edit msg{e.dm_key, e.user, e.text};
+  self->request(self->state.deps.chat, caf::infinite, atom::edit_v, std::move(msg))
+    .then(
+      [self, key = e.dm_key](bool) {
+        spdlog::info("request {} edited {}", request_id(self->state), key);
+        next(self);
+      },
+      on_error(self));
+}
+
+void arm_survey(self_ptr self, const domain::arm_survey& e) {
+  auto delay = std::max(std::chrono::milliseconds{0}, e.deadline - self->state.deps.now());
+  self->delayed_send(self, delay, atom::expire_v, e.round);
+}
+
+std::int64_t int_field(const domain::publish_event& e, std::string_view name, std::int64_t otherwise = -1) {
+  for (const auto& [k, v] : e.data)
+    if (k == name)
+      if (const auto* n = std::get_if<std::int64_t>(&v))
+        return *n;
+  return otherwise;
+}
+
+std::string text_field(const domain::publish_event& e, std::string_view name) {
+  for (const auto& [k, v] : e.data)
+    if (k == name)
+      if (const auto* t = std::get_if<std::string>(&v))
+        return *t;
+  return {};
+}
+
+/// What an event means for the metrics.
+void measure(metrics::registry& m, const std::string& team, const domain::publish_event& e) {
+  using std::chrono::seconds;
+  if (auto first = int_field(e, "first_response_seconds"); first >= 0)
+    m.first_response(team, seconds{first});
+  if (e.kind == "created") {
+    m.request_created(team, text_field(e, "source"));
+  } else if (e.kind == "status_changed") {
+    m.status_changed(team, text_field(e, "from"), text_field(e, "to"));
+    if (auto resolved = int_field(e, "resolution_seconds"); resolved >= 0)
+      m.resolution(team, seconds{resolved});
+    if (int_field(e, "reopened") == 1)
+      m.reopened(team);
+  } else if (e.kind == "rated") {
+    m.rating(team, static_cast<int>(int_field(e, "rating", 0)));
+  }
+}
+
+/// Side effects that are not events but still counted.
+void measure_effect(self_ptr self, const domain::effect& x) {
+  auto& st = self->state;
+  if (!st.deps.metrics)
+    return;
+  const auto& team = st.machine->record().team;
+  if (const auto* p = std::get_if<domain::post_thread>(&x)) {
+    if (p->tmpl == domain::template_id::reminder || p->tmpl == domain::template_id::reminder_escalated)
+      st.deps.metrics->reminder_sent(team);
+  } else if (const auto* d = std::get_if<domain::dm_user>(&x)) {
+    if (d->tmpl == domain::template_id::survey)
+      st.deps.metrics->survey_sent(team);
+  } else if (const auto* ed = std::get_if<domain::edit_dm>(&x)) {
+    st.deps.metrics->survey_closed(team, ed->tmpl == domain::template_id::survey_withdrawn ? "withdrawn" : "expired");
+  }
 }
 
 void arm(self_ptr self, const domain::arm_reminder& e) {
@@ -209,6 +284,7 @@ void log_change(const domain::status_change& c, const std::string& id) {
 /// Starts carrying out `x`; returns true when it finished synchronously.
 bool carry_out(self_ptr self, domain::effect x) {
   auto& st = self->state;
+  measure_effect(self, x);
   return std::visit(
     [&](auto& e) -> bool {
       using T = std::decay_t<decltype(e)>;
@@ -241,6 +317,19 @@ bool carry_out(self_ptr self, domain::effect x) {
         return true;
       } else if constexpr (std::is_same_v<T, domain::jira_action>) {
         st.jira.push_back(std::move(e));
+        return true;
+      } else if constexpr (std::is_same_v<T, domain::edit_dm>) {
+        edit(self, e);
+        return false;
+      } else if constexpr (std::is_same_v<T, domain::arm_survey>) {
+        arm_survey(self, e);
+        return true;
+      } else if constexpr (std::is_same_v<T, domain::publish_event>) {
+        const auto& r = st.machine->record();
+        if (st.deps.metrics)
+          measure(*st.deps.metrics, r.team, e);
+        if (st.deps.events)
+          st.events.push_back(to_outbox(e, r, *st.deps.events));
         return true;
       } else if constexpr (std::is_same_v<T, domain::mirror_status_change>) {
         log_change(e.change, request_id(st));
@@ -313,6 +402,10 @@ request_actor::behavior_type request(request_actor::stateful_pointer<request_sta
     [self](atom::reply, domain::thread_reply& x) { return answered(self, std::move(x)); },
     [self](atom::reaction, domain::reaction_added& x) { return answered(self, std::move(x)); },
     [self](atom::remind, std::uint64_t epoch) { enqueue(self, {domain::reminder_due{epoch}, {}, {}}); },
+    [self](atom::expire, std::uint64_t round) { enqueue(self, {domain::survey_due{round}, {}, {}}); },
+    [self](atom::rate, feedback_update& x) {
+      return answered(self, std::visit([](auto& c) -> domain::event { return std::move(c); }, x.change));
+    },
     [self](atom::jira, jira_update& x) {
       return answered(self, std::visit([](auto& c) -> domain::event { return std::move(c); }, x.change));
     },

@@ -16,7 +16,12 @@
 //     handled and answered (a moved request answers commands with the "moved there" note).
 //   jira_action: collected and written to the Jira outbox by the step's persist (same transaction); after the save
 //     the Jira bridge is woken to carry them out.
-//   mirror_status_change / request_final: hooks for events and feedback (logged for now).
+//   publish_event: rendered (actors/event_render) and written to the event outbox by the step's persist when events
+//     are configured; the relays are woken after the save. Every event also feeds the metrics (created, status
+//     transitions, first response, resolution, reopens, ratings).
+//   dm_user with buttons: the survey; edit_dm: changes a survey's text (withdrawn, expired); arm_survey:
+//     delayed_send(self, deadline - now, expire, round).
+//   mirror_status_change / request_final: logged.
 //   A `jira` message (what Jira said: the link, a comment, a status, an assignee, a problem) is an event like a
 //   thread reply: stepped in turn and answered once carried out.
 //   `get` waits in the same queue, so it answers the state after every event that arrived before it.
@@ -34,7 +39,9 @@
 #include <string>
 #include <vector>
 
+#include "actors/event_render.hpp"
 #include "actors/interfaces.hpp"
+#include "metrics/registry.hpp"
 #include "domain/request_lifecycle.hpp"
 
 namespace dutydesk::actors {
@@ -46,6 +53,9 @@ struct request_deps {
   std::shared_ptr<const channel_directory> channels;
   wall_clock now;
   jira_bridge_actor jira{}; // woken after a save that queued Jira actions; unset when Jira is off
+  std::shared_ptr<const event_context> events{}; // set: the step's events go to the event outbox
+  event_relay_actor relay{};                     // woken after a save that queued events
+  std::shared_ptr<metrics::registry> metrics{};  // unset: nothing recorded
 };
 
 struct request_args {
@@ -76,6 +86,8 @@ struct request_state {
   bool closing = false;
   /// The jira_action effects of the current step, for its persist.
   std::vector<domain::jira_action> jira;
+  /// The events of the current step, rendered, for its persist.
+  std::vector<storage::outbox_event> events;
 };
 
 /// The behavior; spawn with `sys.spawn(request, std::move(args))` (see spawn_request).

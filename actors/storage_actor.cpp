@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string_view>
 #include <utility>
 #include <variant>
@@ -135,6 +136,21 @@ json to_json(const domain::duty_resolution& d) {
               {"fallback_used", d.fallback_used}};
 }
 
+json to_json(const domain::survey_state& s) {
+  return json{
+    {"round", s.round},
+    {"phase", std::string{domain::to_string(s.phase)}},
+    {"sent_at", to_ms(s.sent_at)},
+    {"expires_at", to_ms(s.expires_at)},
+    {"resolved_at", to_ms(s.resolved_at)},
+    {"on_duty", put_text(s.on_duty)},
+    {"requester", put_text(s.requester)},
+    {"rating", s.rating},
+    {"rated_at", s.rated_at ? json(to_ms(*s.rated_at)) : json(nullptr)},
+    {"comment", put_text(s.comment)},
+  };
+}
+
 json to_json(const domain::request_record& r) {
   return json{
     {"v", lifecycle_format},
@@ -159,6 +175,12 @@ json to_json(const domain::request_record& r) {
     {"jira_key", put_text(r.jira_key)},
     {"jira_url", put_text(r.jira_url)},
     {"jira_status", put_text(r.jira_status)},
+    {"team", put_text(r.team)},
+    {"created_at", to_ms(r.created_at)},
+    {"first_response_at", r.first_response_at ? json(to_ms(*r.first_response_at)) : json(nullptr)},
+    {"resolved_at", r.resolved_at ? json(to_ms(*r.resolved_at)) : json(nullptr)},
+    {"reopens", r.reopens},
+    {"survey", to_json(r.survey)},
   };
 }
 
@@ -218,6 +240,18 @@ public:
       out = x->get<bool>();
     }
   }
+
+  void time(const char* key, domain::timestamp& out) {
+    if (const auto* x = find(key)) {
+      std::int64_t v = 0;
+      if (!as_i64(*x, v))
+        return fail(key);
+      out = from_ms(v);
+    }
+  }
+
+  /// Whether the object has `key` (fields added by later versions are read only when present).
+  bool has(const char* key) const { return bad_.empty() && j_.contains(key); }
 
   void optional_time(const char* key, std::optional<domain::timestamp>& out) {
     if (const auto* x = find(key)) {
@@ -290,6 +324,9 @@ bool parse_enum(const std::string& name, const Enum (&xs)[N], Enum& out) {
 
 constexpr domain::request_phase all_phases[] = {domain::request_phase::fresh, domain::request_phase::active,
                                                 domain::request_phase::moving, domain::request_phase::moved};
+constexpr domain::survey_phase all_survey_phases[] = {domain::survey_phase::none, domain::survey_phase::open,
+                                                      domain::survey_phase::rated, domain::survey_phase::withdrawn,
+                                                      domain::survey_phase::expired};
 constexpr domain::duty_source all_sources[] = {domain::duty_source::ok, domain::duty_source::empty,
                                                domain::duty_source::unmapped, domain::duty_source::error};
 
@@ -336,6 +373,34 @@ std::variant<domain::request_record, std::string> parse_record(const json& j) {
   in.text("jira_key", r.jira_key);
   in.text("jira_url", r.jira_url);
   in.text("jira_status", r.jira_status);
+  // Added with schema v4 (reports, feedback): records saved before lack them and keep the defaults.
+  if (in.has("team")) {
+    in.text("team", r.team);
+    in.time("created_at", r.created_at);
+    in.optional_time("first_response_at", r.first_response_at);
+    in.optional_time("resolved_at", r.resolved_at);
+    std::uint64_t reopens = 0;
+    in.u64("reopens", reopens);
+    r.reopens = static_cast<std::uint32_t>(std::min<std::uint64_t>(reopens, UINT32_MAX));
+    if (const auto* sv = in.object("survey")) {
+      field_reader s{*sv};
+      std::string phase;
+      s.u64("round", r.survey.round);
+      s.text("phase", phase);
+      if (s.ok() && !parse_enum(phase, all_survey_phases, r.survey.phase))
+        s.fail("phase");
+      s.time("sent_at", r.survey.sent_at);
+      s.time("expires_at", r.survey.expires_at);
+      s.time("resolved_at", r.survey.resolved_at);
+      s.text("on_duty", r.survey.on_duty);
+      s.text("requester", r.survey.requester);
+      s.i32("rating", r.survey.rating);
+      s.optional_time("rated_at", r.survey.rated_at);
+      s.text("comment", r.survey.comment);
+      if (!s.ok())
+        return "survey." + s.bad_field();
+    }
+  }
   if (!in.ok())
     return in.bad_field();
   return r;
@@ -395,9 +460,56 @@ caf::result<bool> on_save(storage_state& st, const persist_request& req) {
   for (const auto& a : req.jira)
     if (auto ok = t.enqueue_jira_op(to_op(rec.request_id, a, now_ms(st))); !ok)
       return failed(ok.err()); // a key queued before (a replayed step) is no error: enqueue says false
+  for (const auto& e : req.events)
+    if (auto ok = t.enqueue_event(e); !ok)
+      return failed(ok.err()); // an id queued before (a replayed step) keeps its row
+  if (rec.survey.round > 0)
+    if (auto ok = t.upsert_feedback(to_feedback(rec)); !ok)
+      return failed(ok.err());
   if (auto ok = t.commit(); !ok)
     return failed(ok.err());
   return true;
+}
+
+// -- the event relays' rows and the metrics sampler's counts -------------------------------------------------------
+
+caf::result<std::vector<storage::outbox_event>> on_events(storage_state& st, const events_query& q) {
+  auto xs = q.sink == "nats" ? st.store->pending_events(q.limit) : st.store->pending_events_for(q.sink, q.limit);
+  if (!xs)
+    return failed(xs.err());
+  return std::move(*xs);
+}
+
+caf::result<bool> on_events_sent(storage_state& st, const events_sent& s) {
+  auto txn = st.store->begin();
+  if (!txn)
+    return failed(txn.err());
+  auto& t = **txn;
+  for (const auto& id : s.ids) {
+    auto ok = s.sink == "nats" ? t.mark_event_sent(id, s.at) : t.mark_event_delivered(id, s.sink, s.at);
+    if (!ok)
+      return failed(ok.err());
+  }
+  if (auto ok = t.commit(); !ok)
+    return failed(ok.err());
+  return true;
+}
+
+caf::result<storage_gauges> on_gauges(storage_state& st) {
+  auto g = st.store->gauges();
+  if (!g)
+    return failed(g.err());
+  std::map<std::pair<std::string, std::string>, std::int64_t> open;
+  for (const auto& x : g->open)
+    open[{x.team.empty() ? x.room_id : x.team, x.status}] += x.count;
+  storage_gauges out;
+  for (const auto& [k, n] : open)
+    out.open.emplace_back(k.first, k.second, n);
+  out.events_pending = g->events_pending;
+  out.events_oldest_at = g->events_oldest.value_or(0);
+  out.jira_queued = g->jira_queued;
+  out.jira_oldest_at = g->jira_oldest.value_or(0);
+  return out;
 }
 
 // -- the Jira bridge's rows ---------------------------------------------------------------------------------------
@@ -636,6 +748,14 @@ storage::request_record to_row(const domain::request_record& r, std::int64_t now
   if (!r.on_duty.users.empty())
     row.on_duty = r.on_duty.users.front();
   row.created_at = row.updated_at = row.last_activity_at = now_ms;
+  if (r.created_at.time_since_epoch().count() != 0)
+    row.created_at = to_ms(r.created_at);
+  row.team = r.team;
+  if (r.first_response_at)
+    row.first_response_at = to_ms(*r.first_response_at);
+  if (r.resolved_at)
+    row.resolved_at = to_ms(*r.resolved_at);
+  row.reopens = static_cast<std::int32_t>(std::min<std::uint32_t>(r.reopens, INT32_MAX));
   row.reminders_sent = static_cast<std::int32_t>(std::min<std::uint64_t>(r.reminders_sent, INT32_MAX));
   if (r.reminder_deadline)
     row.next_reminder_at = to_ms(*r.reminder_deadline);
@@ -648,6 +768,31 @@ storage::request_record to_row(const domain::request_record& r, std::int64_t now
   // Every string is valid UTF-8 (put_text), so the strict handler never throws; `replace` only keeps it that way.
   row.lifecycle = to_json(r).dump(-1, ' ', false, json::error_handler_t::replace);
   return row;
+}
+
+storage::feedback_record to_feedback(const domain::request_record& r) {
+  const auto& s = r.survey;
+  storage::feedback_record f;
+  f.request_id = r.request_id;
+  f.round = static_cast<std::int64_t>(std::min<std::uint64_t>(s.round, INT64_MAX));
+  f.team = r.team;
+  f.room_id = r.room;
+  f.on_duty = s.on_duty;
+  if (!s.requester.empty())
+    f.requester = s.requester;
+  f.created_at = to_ms(r.created_at);
+  if (r.first_response_at)
+    f.first_response_at = to_ms(*r.first_response_at);
+  f.resolved_at = to_ms(s.resolved_at);
+  f.sent_at = to_ms(s.sent_at);
+  f.expires_at = to_ms(s.expires_at);
+  f.state = std::string{domain::to_string(s.phase)};
+  if (s.rating >= 1 && s.rating <= 5)
+    f.rating = s.rating;
+  f.rated_at = s.rated_at ? std::optional<std::int64_t>{to_ms(*s.rated_at)} : std::nullopt;
+  if (!s.comment.empty())
+    f.comment = s.comment;
+  return f;
 }
 
 std::optional<domain::request_record> from_row(const storage::request_record& row) {
@@ -746,6 +891,9 @@ storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<sto
     [self](atom::save, const std::string& key, const std::string& value) {
       return on_state_set(self->state, key, value);
     },
+    [self](atom::events, const events_query& q) { return on_events(self->state, q); },
+    [self](atom::events, const events_sent& x) { return on_events_sent(self->state, x); },
+    [self](atom::gauges) { return on_gauges(self->state); },
   };
 }
 

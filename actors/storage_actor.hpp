@@ -36,6 +36,9 @@ storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<storage::sto
 /// The storage row of a domain record at `now_ms` (epoch ms), the whole record as JSON in `lifecycle`.
 storage::request_record to_row(const domain::request_record& r, std::int64_t now_ms);
 
+/// The survey row of a record whose survey was sent (survey.round > 0); state = the survey phase.
+storage::feedback_record to_feedback(const domain::request_record& r);
+
 /// The domain record a row's `lifecycle` holds; nullopt (with a logged warning) when it is missing or malformed.
 std::optional<domain::request_record> from_row(const storage::request_record& row);
 

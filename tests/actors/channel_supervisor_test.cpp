@@ -31,6 +31,7 @@ struct child {
   std::vector<domain::thread_reply> replies;
   std::vector<domain::reaction_added> reactions;
   std::vector<actors::jira_update> jira;
+  std::vector<actors::feedback_update> feedback;
   std::vector<caf::typed_response_promise<bool>> held;
 
   bool created() const { return std::holds_alternative<domain::created>(args.start); }
@@ -84,6 +85,11 @@ actors::request_actor::behavior_type fake_request(actors::request_actor::pointer
       c->jira.push_back(u);
       return true;
     },
+    [c](atom::rate, actors::feedback_update& f) {
+      c->feedback.push_back(f);
+      return true;
+    },
+    [](atom::expire, std::uint64_t) {},
   };
 }
 
@@ -148,6 +154,7 @@ actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer, std::st
     },
     [](atom::react, actors::chat_reaction&) { return true; },
     [](atom::dm, actors::chat_dm&) { return actors::posted{}; },
+    [](atom::edit, actors::chat_edit&) { return true; },
   };
 }
 

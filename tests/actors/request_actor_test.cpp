@@ -36,6 +36,7 @@ actors::channel_actor::behavior_type fake_channel(actors::channel_actor::pointer
     [](atom::status) { return actors::channel_status{}; },
     [](atom::jira, actors::jira_update&) { return true; },
     [](atom::open, actors::jira_born&) { return std::string{}; },
+    [](atom::rate, actors::feedback_update&) { return true; },
   };
 }
 

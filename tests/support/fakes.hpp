@@ -30,6 +30,7 @@ struct chat_log {
   std::vector<actors::chat_post> posts;         // every post call, repeated keys included
   std::vector<actors::chat_reaction> reactions; // every react call
   std::vector<actors::chat_dm> dms;             // every dm call
+  std::vector<actors::chat_edit> edits;         // every edit call
   std::vector<std::string> calls;               // "post <key>", "react+ <emoji>", "react- <emoji>", "dm <user>"
   std::map<std::string, std::string> ids;       // key -> message id ("m1", "m2", ... in order of first use)
   int fail_next = 0;                            // the next N calls answer ec::chat_failed
@@ -87,6 +88,13 @@ inline actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer, 
         return make_error(ec::chat_failed, "fake chat: dm " + x.key);
       auto id = log->id_for(x.key);
       return actors::posted{id, "http://chat.test/direct/" + x.user + "?msg=" + id};
+    },
+    [log](atom::edit, actors::chat_edit& x) -> caf::result<bool> {
+      log->calls.push_back("edit " + x.key);
+      log->edits.push_back(x);
+      if (log->should_fail())
+        return make_error(ec::chat_failed, "fake chat: edit " + x.key);
+      return true;
     },
   };
 }

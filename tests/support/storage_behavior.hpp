@@ -30,6 +30,9 @@ actors::storage_actor::behavior_type storage_behavior(Handlers... core) {
     [](atom::inbox, actors::inbox_prune&) { return std::size_t{0}; },
     [](atom::get, std::string&) { return std::string{}; },
     [](atom::save, std::string&, std::string&) { return true; },
+    [](atom::events, actors::events_query&) { return std::vector<storage::outbox_event>{}; },
+    [](atom::events, actors::events_sent&) { return true; },
+    [](atom::gauges) { return actors::storage_gauges{}; },
   };
 }
 
