@@ -466,6 +466,10 @@ caf::result<bool> on_save(storage_state& st, const persist_request& req) {
   if (rec.survey.round > 0)
     if (auto ok = t.upsert_feedback(to_feedback(rec)); !ok)
       return failed(ok.err());
+  // The requester's latest survey: where a comment typed in the DM without a request id goes.
+  if (rec.survey.phase == domain::survey_phase::open && !rec.requester.empty())
+    if (auto ok = t.set_state(survey_key(rec.requester), rec.request_id); !ok)
+      return failed(ok.err());
   if (auto ok = t.commit(); !ok)
     return failed(ok.err());
   return true;
@@ -768,6 +772,10 @@ storage::request_record to_row(const domain::request_record& r, std::int64_t now
   // Every string is valid UTF-8 (put_text), so the strict handler never throws; `replace` only keeps it that way.
   row.lifecycle = to_json(r).dump(-1, ' ', false, json::error_handler_t::replace);
   return row;
+}
+
+std::string survey_key(const std::string& requester) {
+  return "feedback/last/" + requester;
 }
 
 storage::feedback_record to_feedback(const domain::request_record& r) {

@@ -39,6 +39,10 @@ storage::request_record to_row(const domain::request_record& r, std::int64_t now
 /// The survey row of a record whose survey was sent (survey.round > 0); state = the survey phase.
 storage::feedback_record to_feedback(const domain::request_record& r);
 
+/// The durable key (kv_state) that holds the id of `requester`'s latest survey: a save that opens a survey sets it,
+/// the feedback router reads it for a comment typed in the DM and sets it to the request a rating was routed to.
+std::string survey_key(const std::string& requester);
+
 /// The domain record a row's `lifecycle` holds; nullopt (with a logged warning) when it is missing or malformed.
 std::optional<domain::request_record> from_row(const storage::request_record& row);
 

@@ -15,6 +15,11 @@ domain::lifecycle_params lifecycle_for(const config& cfg, const channel_config& 
   for (const auto& c : cfg.channels)
     result.channels.push_back(domain::move_target{c.room, c.services});
   result.jira = !cfg.jira.url.empty() && !channel.jira.project.empty();
+  result.team = channel.team;
+  result.events = cfg.events.has_value();
+  result.feedback.enabled = cfg.feedback.enabled;
+  result.feedback.expire_after = cfg.feedback.expire_after;
+  result.feedback.anonymous = cfg.feedback.anonymous;
   return result;
 }
 

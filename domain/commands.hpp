@@ -9,7 +9,7 @@
 //   !dd move <service>       ... or to the channel that owns a service
 //   !dd assign @<user>       assign the request to a user
 //   !dd help                 list the commands and statuses
-//   !dd rate <request> <n>   feedback score (reserved for the feedback work; parsed here, ignored by the lifecycle)
+//   !dd rate <request> <n>   rate a resolved request (a survey button; in its thread or the DM with the bot)
 //
 // Anything else after the prefix ("!dd", "!dd frobnicate", "!dd status" without an id, extra arguments) is an
 // `unknown_command`, which the lifecycle answers with the help text.

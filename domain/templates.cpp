@@ -40,6 +40,7 @@ std::string_view to_string(template_id id) {
     case template_id::rating_closed: return "rating-closed";
     case template_id::comment_saved: return "comment-saved";
     case template_id::rate_first: return "rate-first";
+    case template_id::dm_help: return "dm-help";
   }
   return "unknown";
 }
@@ -131,6 +132,9 @@ std::string_view english(template_id id) {
       return "Thank you, your comment is saved with your rating.";
     case template_id::rate_first:
       return "Please rate first (1 to 5) with a button above; then write your comment here.";
+    case template_id::dm_help:
+      return "In this chat I only take ratings of your resolved requests: click a button of a survey, then write a "
+             "comment if you like. Requests go to your team's support channel.";
   }
   return "";
 }
@@ -221,6 +225,9 @@ std::string_view russian(template_id id) {
       return "Спасибо, ваш комментарий сохранён вместе с оценкой.";
     case template_id::rate_first:
       return "Сначала поставьте оценку (от 1 до 5) кнопкой выше, затем напишите комментарий.";
+    case template_id::dm_help:
+      return "В этом чате я принимаю только оценки ваших решённых запросов: нажмите кнопку опроса и, если хотите, "
+             "напишите комментарий. Запросы пишите в канал поддержки вашей команды.";
   }
   return "";
 }

@@ -54,6 +54,7 @@ enum class template_id {
   rating_closed,         // {request}: no open survey (never sent, withdrawn or expired)
   comment_saved,         // a comment typed after the rating was stored with it
   rate_first,            // a message in the DM while the survey is open but unrated
+  dm_help,               // a command or a message in the DM with the bot that is no survey answer
 };
 
 /// Stable name of `id`, e.g. "thread-intro"; used in logs and idempotency keys.

@@ -22,7 +22,11 @@ constexpr template_id all_ids[] = {
   template_id::moved_repost,     template_id::moved_note,            template_id::closed_note,
   template_id::jira_linked,      template_id::jira_comment,          template_id::jira_status_changed,
   template_id::jira_status_unmapped, template_id::jira_assigned,     template_id::jira_unassigned,
-  template_id::jira_problem,     template_id::jira_request,
+  template_id::jira_problem,     template_id::jira_request,          template_id::survey,
+  template_id::survey_withdrawn, template_id::survey_expired,        template_id::rating_thanks,
+  template_id::rating_again,     template_id::rating_not_requester,  template_id::rating_invalid,
+  template_id::rating_closed,    template_id::comment_saved,         template_id::rate_first,
+  template_id::dm_help,
 };
 
 } // namespace
