@@ -359,6 +359,7 @@ caf::error chat_gateway::open() {
   for (const auto& room : i.cfg.rooms) {
     err = wait_io(i.runtime, i.cfg.open_timeout, [&i, room](std::function<void(caf::error)> done) {
       http_request req;
+      req.system = "rocketchat";
       req.url = i.cfg.base_url + "/api/v1/rooms.info?roomName=" + url_encode(room);
       req.headers = {{"X-User-Id", i.cfg.user_id}, {"X-Auth-Token", i.cfg.auth_token}};
       i.runtime.http().request(std::move(req), [&i, room, done](http_result r) {

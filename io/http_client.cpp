@@ -233,7 +233,7 @@ public:
       req_.system = owner_->options.system;
     auto t = split_url(req_.url);
     if (!t) {
-      if (owner_->options.metrics)
+      if (recorded())
         owner_->options.metrics->outbound_call(req_.system, metrics::call_result::transport, {});
       http_result r;
       r.failure = http_failure::bad_url;
@@ -411,9 +411,13 @@ private:
     finish(std::move(r));
   }
 
+  /// Whether this request's attempts are recorded: a registry is set and the request has a system label (a caller
+  /// that records its calls itself, as the event relays do, leaves it empty).
+  bool recorded() const { return owner_->options.metrics && !req_.system.empty(); }
+
   /// Records the attempt that just ended.
   void record(metrics::call_result result) {
-    if (!owner_->options.metrics)
+    if (!recorded())
       return;
     owner_->options.metrics->outbound_call(req_.system, result,
                                            std::chrono::duration_cast<std::chrono::microseconds>(
@@ -425,7 +429,7 @@ private:
     auto wait = retry_delay(owner_->options.retry, attempts_, r, repeatable, sent_, owner_->rng());
     if (!wait)
       return deliver(std::move(r));
-    if (owner_->options.metrics)
+    if (recorded())
       owner_->options.metrics->retry(req_.system);
     backoff_.expires_after(*wait);
     backoff_.async_wait([self = shared_from_this()](beast::error_code) { self->attempt(); });

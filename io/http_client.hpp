@@ -14,7 +14,8 @@
 // With `options.metrics` set, every attempt is recorded as dutydesk_outbound_calls_total{system,result} and
 // dutydesk_outbound_call_seconds{system} (result by metrics::classify_http, or "transport" without an answer; a bad
 // URL counts as one transport attempt of 0 s), and every attempt made again after a failure or a 429 as
-// dutydesk_outbound_retries_total{system}. The resend on a fresh connection after a stale pooled one is not recorded.
+// dutydesk_outbound_retries_total{system}. The resend on a fresh connection after a stale pooled one is not recorded,
+// nor is a request without a system label (neither its own nor the client's default): its caller records it.
 
 #include <chrono>
 #include <cstdint>
@@ -52,7 +53,7 @@ struct http_request {
   bool retry_safe = false;
   std::chrono::milliseconds timeout{10000}; // per attempt: resolve + connect + TLS + write + read
   /// The `system` label of this request's metrics; "" = the client's `options.system` (one client may serve several
-  /// systems).
+  /// systems); both empty: not recorded.
   std::string system;
 };
 

@@ -294,6 +294,7 @@ template <class T, class Parse>
 void jira_client::call(http_method method, const std::string& path, const json* body, bool retry_safe, Parse parse,
                        callback<T> cb) {
   http_request req;
+  req.system = "jira";
   req.method = method;
   req.url = api_ + path;
   req.headers = {{"Authorization", auth_}, {"Accept", "application/json"}};

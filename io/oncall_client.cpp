@@ -15,6 +15,7 @@ oncall_client::oncall_client(http_client& http, std::string base_url, std::strin
 template <class T, class Parse>
 void oncall_client::get(const std::string& path, Parse parse, callback<T> cb) {
   http_request req;
+  req.system = "oncall";
   req.method = http_method::get;
   req.url = base_ + path;
   req.headers = {{"Authorization", token_}};

@@ -144,6 +144,7 @@ rocketchat_rest::rocketchat_rest(http_client& http, std::string base_url, rc_cre
 
 http_request rocketchat_rest::make(http_method m, std::string path_and_query, std::string body) const {
   http_request r;
+  r.system = "rocketchat";
   r.method = m;
   r.url = base_ + "/api/v1/" + path_and_query;
   r.headers = {{"X-User-Id", creds_.user_id}, {"X-Auth-Token", creds_.auth_token}};

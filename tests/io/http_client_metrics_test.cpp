@@ -192,4 +192,22 @@ TEST_F(HttpClientMetrics, NoRegistryRecordsNothing) {
   EXPECT_EQ(calls("jira", "ok"), "absent");
 }
 
+TEST_F(HttpClientMetrics, NoSystemLabelAnywhereRecordsNothing) {
+  // The process's shared client has no default system; a caller that records its own calls (the webhook relay)
+  // leaves the request's label empty too.
+  http_client_options o;
+  o.retry.max_attempts = 2;
+  o.retry.base_delay = milliseconds(1);
+  o.retry.max_delay = milliseconds(2);
+  o.metrics = metrics;
+  client.emplace(ioc, o);
+  script = {503, 200};
+  ASSERT_TRUE(get(base + "/scripted").ok());
+  ASSERT_TRUE(get(base + "/scripted", "oncall").ok());
+  EXPECT_EQ(calls("", "ok"), "absent");
+  EXPECT_EQ(calls("", "server_error"), "absent");
+  EXPECT_EQ(value_of(*metrics, R"(dutydesk_outbound_retries_total{system=""})"), "absent");
+  EXPECT_EQ(calls("oncall", "ok"), "1");
+}
+
 } // namespace dutydesk::io
