@@ -773,8 +773,13 @@ std::vector<effect> request_lifecycle::on(const survey_comment& e, timestamp now
   if (!s.comment.empty())
     s.comment += '\n';
   s.comment += e.text;
-  if (s.comment.size() > max_comment)
-    s.comment.resize(max_comment);
+  if (s.comment.size() > max_comment) {
+    // Cut at a character boundary: a UTF-8 character the cut splits goes whole (at most 3 bytes back).
+    auto end = max_comment;
+    while (end > max_comment - 3 && (static_cast<unsigned char>(s.comment[end]) & 0xC0) == 0x80)
+      --end;
+    s.comment.resize(end);
+  }
   result.emplace_back(dm_user{answer_key, e.user, template_id::comment_saved, render(template_id::comment_saved, {})});
   return result;
 }
