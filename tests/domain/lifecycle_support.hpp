@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -38,5 +40,8 @@ T only(const std::vector<effect>& xs) {
   EXPECT_EQ(found.size(), 1u);
   return found.empty() ? T{} : found.front();
 }
+
+/// An event's data as a test writes it out, to compare with publish_event::data whole.
+using facts = std::vector<std::pair<std::string, fact_value>>;
 
 } // namespace dutydesk::domain::test
