@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "storage/sqlite_store.hpp"
@@ -25,6 +26,23 @@ inline void raw_exec(const std::string& path, const char* sql) {
   sqlite3_free(msg);
   sqlite3_close(db);
   ASSERT_EQ(rc, SQLITE_OK) << text;
+}
+
+// The first column of the first row `sql` answers on the database file, read behind the store's back, as text
+// (sqlite3_column_text); nullopt for NULL or no row.
+inline std::optional<std::string> raw_scalar(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::optional<std::string> out;
+  if (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    out = std::string{p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0))};
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
 }
 
 /// A test with its own temp directory, removed afterwards.
