@@ -91,8 +91,9 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<atom::events, events_query>::with<std::vector<storage::outbox_event>>,
   /// Marks events delivered to a sink; sent by the event relay.
   caf::replies_to<atom::events, events_sent>::with<bool>,
-  /// Counts for the metrics gauges; sent by the metrics sampler.
-  caf::replies_to<atom::gauges>::with<storage_gauges>>;
+  /// Counts for the metrics gauges, the event outbox measured for the sink (see storage::store::gauges); sent by the
+  /// metrics sampler.
+  caf::replies_to<atom::gauges, std::string>::with<storage_gauges>>;
 
 /// One request (actors/request_actor). The start event (created or restored) comes with the spawn arguments.
 using request_actor = caf::typed_actor<

@@ -499,8 +499,8 @@ caf::result<bool> on_events_sent(storage_state& st, const events_sent& s) {
   return true;
 }
 
-caf::result<storage_gauges> on_gauges(storage_state& st) {
-  auto g = st.store->gauges();
+caf::result<storage_gauges> on_gauges(storage_state& st, const std::string& sink) {
+  auto g = st.store->gauges(sink);
   if (!g)
     return failed(g.err());
   std::map<std::pair<std::string, std::string>, std::int64_t> open;
@@ -901,7 +901,7 @@ storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<sto
     },
     [self](atom::events, const events_query& q) { return on_events(self->state, q); },
     [self](atom::events, const events_sent& x) { return on_events_sent(self->state, x); },
-    [self](atom::gauges) { return on_gauges(self->state); },
+    [self](atom::gauges, const std::string& sink) { return on_gauges(self->state, sink); },
   };
 }
 

@@ -202,14 +202,20 @@ constexpr const char* sql_feedback_between =
 
 #undef DUTYDESK_FEEDBACK_COLS
 
+// An outbox row `o` not yet delivered to the sink ?1 ("nats": sent_at; a webhook sink: its delivery row).
+#define DUTYDESK_UNSENT                                                                                             \
+  "(CASE WHEN ?1 = 'nats' THEN o.sent_at IS NULL ELSE NOT EXISTS (SELECT 1 FROM event_deliveries d "                \
+  "WHERE d.event_id = o.id AND d.sink = ?1) END)"
 constexpr const char* sql_gauges_open =
-  "SELECT room_id, team, status, COUNT(*) FROM requests WHERE closed = 0 GROUP BY room_id, team, status "
+  "SELECT room_id, team, status, COUNT(*) FROM requests WHERE closed = 0 AND resolved_at IS NULL "
+  "GROUP BY room_id, team, status "
   "ORDER BY room_id, status";
 constexpr const char* sql_gauges_queues =
-  "SELECT (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL), "
-  "(SELECT MIN(created_at) FROM outbox WHERE sent_at IS NULL), "
+  "SELECT (SELECT COUNT(*) FROM outbox o WHERE " DUTYDESK_UNSENT "), "
+  "(SELECT MIN(created_at) FROM outbox o WHERE " DUTYDESK_UNSENT "), "
   "(SELECT COUNT(*) FROM jira_ops WHERE state = 'queued'), "
   "(SELECT MIN(created_at) FROM jira_ops WHERE state = 'queued')";
+#undef DUTYDESK_UNSENT
 constexpr const char* sql_mark_sent = "UPDATE outbox SET sent_at = COALESCE(sent_at, ?2) WHERE id = ?1";
 constexpr const char* sql_pending_events =
   "SELECT id, request_id, subject, payload, created_at, sent_at, seq, position FROM outbox "
@@ -630,7 +636,7 @@ public:
                 [&](query& q) { return collect(q.i64(since).i64(until), read_request); });
   }
 
-  result<gauge_counts> gauges() override {
+  result<gauge_counts> gauges(const std::string& events_sink) override {
     gauge_counts g;
     auto open = read(sql_gauges_open, "count open requests", [&](query& q) {
       return collect(q, [](const query& r) {
@@ -641,6 +647,7 @@ public:
       return open.err();
     g.open = std::move(*open);
     auto queues = read(sql_gauges_queues, "measure outboxes", [&](query& q) -> result<void> {
+      q.text(events_sink);
       auto row = q.step();
       if (!row)
         return row.err();

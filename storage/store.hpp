@@ -181,8 +181,9 @@ public:
   /// Every request created in [since, until) or resolved in it (resolved_at), by created_at.
   virtual result<std::vector<request_record>> requests_between(millis since, millis until) = 0;
 
-  /// Open requests by room and status, and the outboxes' depth and age.
-  virtual result<gauge_counts> gauges() = 0;
+  /// Open requests (not moved, not resolved) by room and status, and the outboxes' depth and age: the events not yet
+  /// delivered to `events_sink` ("nats", or a webhook sink "webhook:<n>" when there is no NATS), the queued Jira ops.
+  virtual result<gauge_counts> gauges(const std::string& events_sink) = 0;
 
   /// Up to `limit` queued Jira ops in enqueue order (by id), whatever their next_attempt_at.
   virtual result<std::vector<jira_op>> queued_jira_ops(std::size_t limit) = 0;

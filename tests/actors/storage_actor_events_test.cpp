@@ -292,7 +292,7 @@ TEST_F(StorageActorEvents, each_sink_gets_its_pending_events_and_marks_only_its_
 }
 
 TEST_F(StorageActorEvents, gauges_count_open_requests_by_team_and_status_and_measure_the_outboxes) {
-  auto empty = request<storage_gauges>(actor, atom::gauges_v);
+  auto empty = request<storage_gauges>(actor, atom::gauges_v, std::string{"nats"});
   EXPECT_TRUE(empty.open.empty());
   EXPECT_EQ(empty.events_pending, 0);
   EXPECT_EQ(empty.events_oldest_at, 0);
@@ -321,11 +321,14 @@ TEST_F(StorageActorEvents, gauges_count_open_requests_by_team_and_status_and_mea
   EXPECT_TRUE(sent("nats", {"e3"}, 1000));      // the oldest by created_at is sent
   EXPECT_TRUE(sent("webhook:0", {"e2"}, 1000)); // a webhook delivery leaves it pending for NATS
 
-  auto g = request<storage_gauges>(actor, atom::gauges_v);
+  auto g = request<storage_gauges>(actor, atom::gauges_v, std::string{"nats"});
   using row = std::tuple<std::string, std::string, std::int64_t>;
   EXPECT_EQ(g.open, (std::vector<row>{{"cicd", "in_progress", 1}, {"cicd", "new", 3}, {"infra-support", "new", 1}}));
   EXPECT_EQ(g.events_pending, 2);
   EXPECT_EQ(g.events_oldest_at, 300);
+  auto hook = request<storage_gauges>(actor, atom::gauges_v, std::string{"webhook:0"});
+  EXPECT_EQ(hook.events_pending, 2); // e1, e3
+  EXPECT_EQ(hook.events_oldest_at, 100);
   EXPECT_EQ(g.jira_queued, 2);
   EXPECT_EQ(g.jira_oldest_at, t0);
 
@@ -336,7 +339,7 @@ TEST_F(StorageActorEvents, gauges_count_open_requests_by_team_and_status_and_mea
   done.op = **first;
   done.op.state = storage::jira_op_state::done;
   EXPECT_TRUE(request<bool>(actor, atom::jira_v, done));
-  g = request<storage_gauges>(actor, atom::gauges_v);
+  g = request<storage_gauges>(actor, atom::gauges_v, std::string{"nats"});
   EXPECT_EQ(g.jira_queued, 1);
   EXPECT_EQ(g.jira_oldest_at, t0 + 5000);
 }

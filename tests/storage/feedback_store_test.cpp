@@ -379,7 +379,7 @@ TEST_F(feedback_test, webhook_deliveries_are_per_sink_and_independent_of_sent_at
 TEST_F(feedback_test, gauges_count_open_requests_and_measure_both_outboxes) {
   auto st = open();
   ASSERT_TRUE(st);
-  auto empty = st->gauges();
+  auto empty = st->gauges("nats");
   DD_ASSERT_OK(empty);
   EXPECT_EQ(*empty, gauge_counts{});
 
@@ -393,6 +393,8 @@ TEST_F(feedback_test, gauges_count_open_requests_and_measure_both_outboxes) {
   };
   auto closed = req("r6", "room-a", "cicd", "new");
   closed.closed = true;
+  auto resolved = req("r7", "room-a", "cicd", "done"); // resolved: not open any more
+  resolved.resolved_at = 5;
   auto op = [](const std::string& key, millis at) {
     jira_op o;
     o.key = key;
@@ -409,6 +411,7 @@ TEST_F(feedback_test, gauges_count_open_requests_and_measure_both_outboxes) {
     DD_ASSERT_OK(t.upsert_request(req("r4", "room-a", "cicd", "new")));
     DD_ASSERT_OK(t.upsert_request(req("r5", "room-c", "", "done")));
     DD_ASSERT_OK(t.upsert_request(closed));
+    DD_ASSERT_OK(t.upsert_request(resolved));
     DD_ASSERT_OK(t.enqueue_event(event("e1", "r1", 500)));
     DD_ASSERT_OK(t.enqueue_event(event("e2", "r1", 300))); // later in the outbox, older by created_at
     DD_ASSERT_OK(t.enqueue_event(event("e3", "r2", 100)));
@@ -444,9 +447,15 @@ TEST_F(feedback_test, gauges_count_open_requests_and_measure_both_outboxes) {
   want.events_oldest = 300;
   want.jira_queued = 2;
   want.jira_oldest = 700;
-  auto got = st->gauges();
+  auto got = st->gauges("nats");
   DD_ASSERT_OK(got);
   EXPECT_EQ(*got, want);
+  // Measured for a webhook sink (no NATS): what that sink has not got yet, whatever NATS has.
+  auto hook = st->gauges("webhook:0");
+  DD_ASSERT_OK(hook);
+  EXPECT_EQ(hook->events_pending, 3); // e1, e3, e4 (e2 was delivered to it)
+  EXPECT_EQ(hook->events_oldest, std::optional<std::int64_t>{50});
+  EXPECT_EQ(hook->open, want.open);
 
   // Everything sent and done: the ages are unset again.
   auto k1 = finished("k1", jira_op_state::done);
@@ -461,7 +470,7 @@ TEST_F(feedback_test, gauges_count_open_requests_and_measure_both_outboxes) {
   want.events_oldest.reset();
   want.jira_queued = 0;
   want.jira_oldest.reset();
-  EXPECT_EQ(*st->gauges(), want);
+  EXPECT_EQ(*st->gauges("nats"), want);
 }
 
 TEST_F(feedback_test, enqueue_event_twice_in_one_transaction_keeps_the_first_row) {
@@ -501,7 +510,7 @@ TEST_F(feedback_test, failing_write_rolls_back_feedback_events_and_deliveries) {
   });
   auto counts_before = st->counts();
   DD_ASSERT_OK(counts_before);
-  auto gauges_before = st->gauges();
+  auto gauges_before = st->gauges("nats");
   DD_ASSERT_OK(gauges_before);
   {
     auto txn = st->begin();
@@ -537,7 +546,7 @@ TEST_F(feedback_test, failing_write_rolls_back_feedback_events_and_deliveries) {
     EXPECT_TRUE(s.requests_between(2, 4)->empty());
     EXPECT_EQ(s.feedback_between(0, INT64_MAX)->size(), 1u);
     EXPECT_EQ(*s.counts(), *counts_before);
-    EXPECT_EQ(*s.gauges(), *gauges_before);
+    EXPECT_EQ(*s.gauges("nats"), *gauges_before);
   };
   check(*st);
   st.reset();

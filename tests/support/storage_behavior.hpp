@@ -32,7 +32,7 @@ actors::storage_actor::behavior_type storage_behavior(Handlers... core) {
     [](atom::save, std::string&, std::string&) { return true; },
     [](atom::events, actors::events_query&) { return std::vector<storage::outbox_event>{}; },
     [](atom::events, actors::events_sent&) { return true; },
-    [](atom::gauges) { return actors::storage_gauges{}; },
+    [](atom::gauges, const std::string&) { return actors::storage_gauges{}; },
   };
 }
 
