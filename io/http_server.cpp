@@ -219,6 +219,10 @@ private:
 
   void reject(unsigned status, std::string text) {
     version_ = parser_->get().version() == 10 ? 10 : 11; // what was parsed of the request line, if anything
+    if (options().on_reject) {
+      std::string target{parser_->get().target()};
+      options().on_reject(status, target.substr(0, target.find('?')));
+    }
     write(plain(status, std::move(text)), false);
   }
 

@@ -36,6 +36,9 @@ struct http_server_options {
   std::size_t max_header_bytes = 16 * 1024;      // request line + header fields; larger get 431
   std::chrono::milliseconds read_timeout{10000}; // per request: from the first byte awaited to the last body byte
   std::size_t max_connections = 256;             // further connections are closed right after accept
+  /// Called (on the io_context thread) for each request the server answers itself without a handler: status 413,
+  /// 431 or 400, and the path as far as it was read ("" when the request line was not). For metrics.
+  std::function<void(unsigned status, const std::string& path)> on_reject{};
 };
 
 /// A request as received.

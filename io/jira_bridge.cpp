@@ -1416,13 +1416,17 @@ bridge_actor::behavior_type bridge_behavior(bridge_actor::stateful_pointer<bridg
         .then(
           [self, respond](bool added) {
             self->state.impl->count([added](auto& c) { ++(added ? c.webhooks_accepted : c.webhooks_duplicate); });
+            if (self->state.impl->cfg.metrics)
+              self->state.impl->cfg.metrics->webhook_delivery(added ? "accepted" : "duplicate");
             respond(http_server_response{200, "application/json",
                                          json{{"accepted", true}, {"duplicate", !added}}.dump(), {}});
             if (added)
               process_inbox(self);
           },
-          [respond](caf::error& err) {
+          [self, respond](caf::error& err) {
             spdlog::error("jira: storing a webhook delivery fails: {}", dutydesk::describe(err));
+            if (self->state.impl->cfg.metrics)
+              self->state.impl->cfg.metrics->webhook_delivery("error");
             // Jira retries 5xx answers: the delivery comes back once storage works again.
             respond(http_server_response{503, "application/json", json{{"error", "storage unavailable"}}.dump(), {}});
           });
@@ -1477,6 +1481,11 @@ http_server::handler jira_bridge::webhook_handler() {
     auto verdict = jira::check_delivery(req, impl->cfg.webhook_secret);
     if (verdict.status != 200) {
       impl->count([](auto& c) { ++c.webhooks_rejected; });
+      if (impl->cfg.metrics)
+        impl->cfg.metrics->webhook_delivery(verdict.status == 401   ? "unauthorized"
+                                            : verdict.status == 415 ? "unsupported"
+                                            : verdict.status == 400 ? "bad_request"
+                                                                    : "error");
       spdlog::warn("jira: webhook from {} refused ({}): {}", req.remote_address, verdict.status, verdict.reason);
       respond(http_server_response{verdict.status, "application/json", json{{"error", verdict.reason}}.dump(), {}});
       return;

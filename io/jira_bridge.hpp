@@ -48,6 +48,7 @@
 #include "actors/interfaces.hpp"
 #include "io/http_server.hpp"
 #include "io/jira_client.hpp"
+#include "metrics/registry.hpp"
 
 namespace dutydesk::io {
 
@@ -77,6 +78,8 @@ struct jira_bridge_config {
   std::chrono::milliseconds max_backoff = std::chrono::minutes(5);
   std::chrono::milliseconds poll_overlap = std::chrono::minutes(2);
   std::chrono::milliseconds inbox_keep = std::chrono::hours(24 * 7); // processed deliveries kept this long, pruned daily
+  /// Where every webhook answer is recorded (dutydesk_webhook_deliveries_total{result}); nothing when null.
+  std::shared_ptr<metrics::registry> metrics{};
 };
 
 /// Counters, for metrics and tests.

@@ -160,6 +160,8 @@ TEST_F(HttpServer, UnknownPathIs404AndWrongMethodIs405WithAllow) {
 TEST_F(HttpServer, OversizedContentLengthIs413WithoutReadingTheBody) {
   http_server_options o;
   o.max_body_bytes = 1024;
+  std::vector<std::pair<unsigned, std::string>> rejects;
+  o.on_reject = [&](unsigned status, const std::string& path) { rejects.emplace_back(status, path); };
   start(o);
   raw_connection raw(ioc, server->port());
   ASSERT_TRUE(raw.connected);
@@ -183,6 +185,8 @@ TEST_F(HttpServer, OversizedContentLengthIs413WithoutReadingTheBody) {
   EXPECT_EQ(fits.response.body, std::string(1024, 'y'));
   EXPECT_EQ(seen.size(), 1u);
   EXPECT_EQ(server->stats().rejected_oversize, 2u);
+  // Both refusals were reported with the path, without the query.
+  EXPECT_EQ(rejects, (std::vector<std::pair<unsigned, std::string>>{{413, "/echo"}, {413, "/echo"}}));
 }
 
 TEST_F(HttpServer, OversizedChunkedBodyIs413) {
