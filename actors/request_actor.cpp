@@ -249,6 +249,8 @@ void measure(metrics::registry& m, const std::string& team, const domain::publis
       m.resolution(team, seconds{resolved});
     if (int_field(e, "reopened") == 1)
       m.reopened(team);
+  } else if (e.kind == "moved") {
+    m.moved(team, text_field(e, "to_team"));
   } else if (e.kind == "rated") {
     m.rating(team, static_cast<int>(int_field(e, "rating", 0)));
   }

@@ -13,7 +13,7 @@ domain::lifecycle_params lifecycle_for(const config& cfg, const channel_config& 
   result.bot_user = bot_user;
   result.lang = cfg.language == ui_language::ru ? domain::language::ru : domain::language::en;
   for (const auto& c : cfg.channels)
-    result.channels.push_back(domain::move_target{c.room, c.services});
+    result.channels.push_back(domain::move_target{c.room, c.services, c.team});
   result.jira = !cfg.jira.url.empty() && !channel.jira.project.empty();
   result.team = channel.team;
   result.events = cfg.events.has_value();

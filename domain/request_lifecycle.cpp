@@ -584,8 +584,12 @@ std::vector<effect> request_lifecycle::on(const moved& e, timestamp now) {
     return result;
   record_.phase = request_phase::moved;
   record_.moved_permalink = e.permalink;
+  std::string to_team;
+  for (const auto& c : params_.channels)
+    if (c.room == record_.move_target_room)
+      to_team = c.team;
   publish(result, "moved", "moved", now,
-          {{"to", record_.move_target_room}, {"by", record_.moved_by}, {"permalink", e.permalink}});
+          {{"to", record_.move_target_room}, {"to_team", to_team}, {"by", record_.moved_by}, {"permalink", e.permalink}});
   result.emplace_back(note(key("move/note"), template_id::moved_note,
                            {{"target", record_.move_target_room}, {"by", record_.moved_by}, {"link", e.permalink}}));
   if (const auto* s = find_status(record_.status); s != nullptr && !s->emoji.empty()) {

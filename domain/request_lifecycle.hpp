@@ -74,6 +74,7 @@ struct status_def {
 struct move_target {
   std::string room;
   std::vector<std::string> services;
+  std::string team{}; // the channel's team (the moved event's to_team)
 };
 
 /// The rating survey (config `feedback`).

@@ -26,7 +26,7 @@ lifecycle_params params() {
   p.members = {"mia"};
   p.bot_user = "dutydesk";
   p.team = "platform";
-  p.channels = {{"support", {"support-svc"}}, {"triage", {"billing-api"}}};
+  p.channels = {{"support", {"support-svc"}, "cicd"}, {"triage", {"billing-api"}, "billing"}};
   p.events = true;
   p.feedback.enabled = true;
   return p;
@@ -269,6 +269,7 @@ TEST(request_lifecycle_events, a_move_is_published_when_the_repost_exists_and_th
   EXPECT_EQ(ev.kind, "moved");
   EXPECT_EQ(ev.at, t0 + 1h + 1s);
   EXPECT_EQ(ev.data, (facts{{"to", "triage"},
+                            {"to_team", "billing"},
                             {"by", "alice"},
                             {"permalink", "https://chat.example.com/channel/triage?msg=x9"}}));
   EXPECT_TRUE(f.m.step(moved{"again"}, t0 + 2h).empty());
