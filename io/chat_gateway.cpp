@@ -95,6 +95,11 @@ struct chat_gateway::impl {
     ++(stats.*field);
   }
 
+  chat_gateway_stats stats_snapshot() {
+    std::lock_guard<std::mutex> lock(stats_mutex);
+    return stats;
+  }
+
   // -- I/O thread ---------------------------------------------------------------------------------------------------
 
   void send(std::uint64_t corr, send_message_args args, std::string room) {
@@ -434,6 +439,15 @@ void chat_gateway::connect(std::shared_ptr<const actors::channel_directory> dir,
         raw->count(&chat_gateway_stats::lives);
       else if (s == ddp_state::waiting)
         raw->count(&chat_gateway_stats::drops);
+      if (const auto& m = raw->cfg.metrics) {
+        if (s == ddp_state::live) {
+          m->websocket_connected(true);
+          if (raw->stats_snapshot().lives > 1)
+            m->websocket_reconnect();
+        } else if (s != ddp_state::connecting) {
+          m->websocket_connected(false);
+        }
+      }
       if (s == ddp_state::waiting || s == ddp_state::auth_failed)
         spdlog::warn("realtime connection is {}: {}", to_string(s), detail);
       else

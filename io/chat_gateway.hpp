@@ -33,6 +33,7 @@
 
 #include "actors/interfaces.hpp"
 #include "io/http_client.hpp"
+#include "metrics/registry.hpp"
 
 namespace dutydesk::io {
 
@@ -52,6 +53,9 @@ struct chat_gateway_config {
   std::chrono::milliseconds reconnect_max{30000};
   std::chrono::milliseconds open_timeout{30000}; // bound of each blocking call in open()
   tls_options tls; // for the wss:// realtime connection (REST uses the io_runtime's http_client options)
+  /// Where the realtime state is recorded (dutydesk_websocket_connected, dutydesk_websocket_reconnects_total: going
+  /// live again after a drop); nothing when null.
+  std::shared_ptr<metrics::registry> metrics{};
 };
 
 /// Counters of the realtime side, for logs, metrics and tests.

@@ -1,3 +1,4 @@
+#include "tests/support/metrics_text.hpp"
 #include "actors/duty_actor.hpp"
 
 #include <caf/all.hpp>
@@ -62,16 +63,7 @@ actors::duty_lookup on_call(std::vector<domain::oncall_user> users, std::vector<
   return x;
 }
 
-/// The value of the exposition line for `series`, or "absent".
-std::string value_of(const metrics::registry& m, const std::string& series) {
-  std::ostringstream out;
-  prometheus::TextSerializer{}.Serialize(out, m.prometheus()->Collect());
-  std::istringstream in(out.str());
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0)
-      return line.substr(series.size() + 1);
-  return "absent";
-}
+using test::value_of;
 
 class DutyActor : public test::deterministic_fixture {
 protected:

@@ -21,6 +21,7 @@
 #include "io/chat_gateway.hpp"
 #include "io/io_runtime.hpp"
 #include "gateway_fixture.hpp"
+#include "tests/support/metrics_text.hpp"
 
 namespace dutydesk::test {
 namespace {
@@ -77,6 +78,8 @@ protected:
 };
 
 TEST_F(ChatGateway, AMessagePostedWhileDroppedArrivesOnceThroughTheBackfill) {
+  auto metrics = std::make_shared<metrics::registry>();
+  cfg.metrics = metrics;
   io::chat_gateway chat{sys, runtime, cfg};
   ASSERT_FALSE(chat.open());
   connect(chat, {"cicd-support", "dba-support"});
@@ -97,6 +100,9 @@ TEST_F(ChatGateway, AMessagePostedWhileDroppedArrivesOnceThroughTheBackfill) {
   auto s = chat.stats();
   EXPECT_GE(s.drops, before.drops + 1);
   EXPECT_GE(s.lives, before.lives + 1);
+  // Live again: connected, and every going-live after the first is a reconnect.
+  EXPECT_EQ(value_of(*metrics, "dutydesk_websocket_connected"), "1");
+  EXPECT_EQ(value_of(*metrics, "dutydesk_websocket_reconnects_total"), std::to_string(s.lives - 1));
   chat.stop();
 }
 

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/metrics_text.hpp"
 #include "io/http_client.hpp"
 #include "io/http_server.hpp"
 #include "metrics/registry.hpp"
@@ -27,16 +28,7 @@ namespace {
 using std::chrono::milliseconds;
 using test::run_until;
 
-/// The value of the exposition line for `series` (e.g. `x_total{a="b"}`), or "absent".
-std::string value_of(const metrics::registry& m, const std::string& series) {
-  std::ostringstream out;
-  prometheus::TextSerializer{}.Serialize(out, m.prometheus()->Collect());
-  std::istringstream in(out.str());
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0)
-      return line.substr(series.size() + 1);
-  return "absent";
-}
+using test::value_of;
 
 class HttpClientMetrics : public ::testing::Test {
 protected:
