@@ -22,15 +22,22 @@
 #include "actors/channel_supervisor.hpp"
 #include "actors/duty_actor.hpp"
 #include "actors/error.hpp"
+#include "actors/event_render.hpp"
+#include "actors/feedback_router.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/metrics_sampler.hpp"
 #include "actors/storage_actor.hpp"
 #include "config/commands.hpp"
 #include "config/to_domain.hpp"
+#include "domain/url.hpp"
+#include "events/event_relay.hpp"
 #include "io/chat_gateway.hpp"
 #include "io/http_server.hpp"
 #include "io/io_runtime.hpp"
 #include "io/jira_bridge.hpp"
 #include "io/oncall_gateway.hpp"
+#include "metrics/exposer.hpp"
+#include "metrics/registry.hpp"
 #include "storage/open.hpp"
 
 namespace dutydesk::app {
@@ -119,7 +126,19 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   if (backfill_since == 0)
     backfill_since = system_now().time_since_epoch().count();
 
-  io::io_runtime runtime;
+  // Metrics: one registry for the process, served on metrics.listen from the start (also while connecting).
+  auto metrics = std::make_shared<metrics::registry>();
+  metrics::exposer exposer{metrics, cfg.metrics.listen.host, cfg.metrics.listen.port};
+  if (auto problem = exposer.listen(); !problem.empty()) {
+    err << "dutydesk serve: cannot serve metrics on " << cfg.metrics.listen.host << ':' << cfg.metrics.listen.port
+        << ": " << problem << '\n';
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    return config::exit_code::unavailable;
+  }
+
+  io::http_client_options http_client_opts;
+  http_client_opts.metrics = metrics; // each client labels its calls (rocketchat, jira, oncall)
+  io::io_runtime runtime{http_client_opts};
   runtime.start();
 
   io::chat_gateway_config chat_cfg;
@@ -129,6 +148,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   for (const auto& c : cfg.channels)
     chat_cfg.rooms.push_back(c.room);
   chat_cfg.backfill_since_ms = backfill_since;
+  chat_cfg.metrics = metrics;
   io::chat_gateway chat{sys, runtime, chat_cfg};
   if (auto chat_err = chat.open()) {
     err << "dutydesk serve: cannot start the Rocket.Chat connection: " << describe(chat_err) << '\n';
@@ -147,7 +167,9 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   // Jira: the flavour and credentials are checked now (a wrong flavour or token is a configuration error); an
   // unreachable Jira is not: the outbox waits for it.
   auto directory = std::make_shared<actors::channel_directory>(); // filled below, before any traffic
-  io::jira_bridge jira{sys, runtime, bridge_config(cfg), storage, directory};
+  auto jira_cfg = bridge_config(cfg);
+  jira_cfg.metrics = metrics;
+  io::jira_bridge jira{sys, runtime, std::move(jira_cfg), storage, directory};
   if (auto problem = jira.open(); !problem.empty()) {
     err << "dutydesk serve: Jira at " << cfg.jira.url << ": " << problem << '\n';
     jira.stop();
@@ -161,6 +183,10 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   io::http_server_options http_opts;
   http_opts.host = cfg.http.listen.host;
   http_opts.port = cfg.http.listen.port;
+  http_opts.on_reject = [metrics](unsigned status, const std::string& path) {
+    if (path == "/jira/webhook")
+      metrics->webhook_delivery(status == 413 ? "too_large" : status == 400 ? "bad_request" : "error");
+  };
   io::http_server http{runtime.context(), http_opts};
   std::string listen_error;
   runtime.run_sync([&] {
@@ -185,9 +211,44 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     return config::exit_code::unavailable;
   }
 
+  // Events: one relay per sink draining the outbox. An unreachable NATS does not stop the start (the outbox keeps
+  // the events until it is back); a stream that cannot be created does.
+  std::unique_ptr<events::event_relays> relays;
+  std::shared_ptr<const actors::event_context> event_ctx;
+  actors::event_relay_actor relay_fanout;
+  auto stop_relays = [&] {
+    if (relay_fanout)
+      caf::anon_send_exit(relay_fanout, caf::exit_reason::user_shutdown);
+    if (relays)
+      relays->stop();
+  };
+  if (cfg.events) {
+    relays = events::start_event_relays(sys, runtime, storage, *cfg.events, metrics);
+    if (auto problem = relays->prepare(std::chrono::seconds(5)); !problem.empty()) {
+      err << "dutydesk serve: events: " << problem << '\n';
+      stop_relays();
+      runtime.run_sync([&] { http.stop(); });
+      jira.stop();
+      chat.stop();
+      caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+      runtime.stop();
+      return config::exit_code::unavailable;
+    }
+    event_ctx = std::make_shared<const actors::event_context>(
+      actors::event_context{cfg.events->source, cfg.events->subject_prefix});
+    auto* all = relays.get();
+    relay_fanout = sys.spawn([all](actors::event_relay_actor::pointer) -> actors::event_relay_actor::behavior_type {
+      return {[all](atom::tick) { all->tick(); }};
+    });
+    if (!cfg.events->nats_url.empty())
+      spdlog::info("events go to NATS {} (stream {}) and {} webhooks", domain::redact_url_text(cfg.events->nats_url),
+                   cfg.events->stream, cfg.events->webhooks.size());
+  }
+
   actors::duty_args duty_args;
   for (const auto& c : cfg.channels)
-    duty_args.rooms[c.room] = actors::duty_channel{c.oncall.schedule_id, c.oncall.fallback};
+    duty_args.rooms[c.room] = actors::duty_channel{c.oncall.schedule_id, c.oncall.fallback, c.team};
+  duty_args.metrics = metrics;
   duty_args.overrides = config::duty_overrides(cfg);
   duty_args.oncall = oncall.actor();
   auto duty = actors::spawn_duty(sys, std::move(duty_args));
@@ -204,8 +265,26 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     args.channels = directory;
     args.now = system_now;
     args.jira = jira.actor();
+    args.events = event_ctx;
+    args.relay = relay_fanout;
+    args.metrics = metrics;
     directory->by_room.emplace(c.room, actors::spawn_channel(sys, std::move(args)));
   }
+
+  // Survey answers typed (or clicked) in the DMs with the bot.
+  actors::feedback_router_args router_args;
+  router_args.storage = storage;
+  router_args.chat = chat.actor();
+  router_args.channels = directory;
+  router_args.lang = cfg.language == config::ui_language::ru ? domain::language::ru : domain::language::en;
+  auto router = actors::spawn_feedback_router(sys, std::move(router_args));
+
+  actors::metrics_sampler_args sampler_args;
+  sampler_args.storage = storage;
+  sampler_args.metrics = metrics;
+  sampler_args.events_sink = !cfg.events || !cfg.events->nats_url.empty() ? "nats" : "webhook:0";
+  sampler_args.now = system_now;
+  auto sampler = actors::spawn_metrics_sampler(sys, std::move(sampler_args));
 
   std::size_t restored = 0;
   {
@@ -217,7 +296,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   }
 
   jira.start();
-  chat.connect(directory);
+  chat.connect(directory, router);
   // "ready" means live: wait (bounded) until the realtime session has subscribed to every room and backfilled.
   auto live_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (chat.stats().lives == 0 && std::chrono::steady_clock::now() < live_deadline)
@@ -225,8 +304,13 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   if (chat.stats().lives == 0)
     spdlog::warn("realtime connection is not live after 30 s; serving anyway (it keeps retrying)");
 
-  nlohmann::json ready{{"bot", bot}, {"restored", restored}, {"backfill_since", backfill_since},
-                       {"live", chat.stats().lives > 0}};
+  nlohmann::json ready{{"bot", bot},
+                       {"restored", restored},
+                       {"backfill_since", backfill_since},
+                       {"live", chat.stats().lives > 0},
+                       {"metrics", cfg.metrics.listen.host + ":" + std::to_string(exposer.port())},
+                       {"events", relays ? relays->sinks() : std::vector<std::string>{}},
+                       {"feedback", cfg.feedback.enabled}};
   for (const auto& c : cfg.channels)
     ready["channels"].push_back(c.room);
   out << "dutydesk ready " << ready.dump() << std::endl;
@@ -239,12 +323,16 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   chat.stop();
   runtime.run_sync([&] { http.stop(); });
   jira.stop();
+  caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sampler, caf::exit_reason::user_shutdown);
   for (const auto& [room, ch] : directory->by_room)
     caf::anon_send_exit(ch, caf::exit_reason::user_shutdown);
+  stop_relays();
   caf::anon_send_exit(duty, caf::exit_reason::user_shutdown);
   oncall.stop();
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
   runtime.stop();
+  exposer.stop();
   spdlog::info("dutydesk waits for its actors to finish");
   return config::exit_code::ok;
 }
