@@ -88,11 +88,18 @@ ${pollInterval ? `  poll_interval: ${pollInterval}\n` : ''}`;
 /**
  * The dutydesk YAML for a simulator; `dir` holds the SQLite database. Optional, for the Jira mirror tests:
  * `flavor` (datacenter | cloud), `webhookSecret`, `pollInterval`, and `jiraStatuses` (map open/in_progress/done to
- * To Do / In Progress / Done). The defaults give the lifecycle tests' configuration.
+ * To Do / In Progress / Done). For the feedback and events tests: `feedback` ({expireAfter, anonymous}: enables the
+ * survey) and `events` ({natsUrl, stream, webhooks: [{url, secret}]}). The defaults give the lifecycle tests'
+ * configuration.
  */
 export function configYaml({ urls, dir, httpPort, metricsPort, remindCicd = '3s', remindDba = '1h',
-  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false }) {
+  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, feedback, events }) {
   const js = (name) => (jiraStatuses ? `\n    jira_status: ${name}` : '');
+  const fb = feedback ? `feedback:\n  enabled: true\n  expire_after: ${feedback.expireAfter ?? '7d'}\n` +
+    `  anonymous: ${feedback.anonymous ?? true}\n` : '';
+  const ev = events ? 'events:\n' + (events.natsUrl ? `  nats_url: ${events.natsUrl}\n` : '') +
+    (events.stream ? `  stream: ${events.stream}\n` : '') +
+    (events.webhooks?.length ? '  webhooks:\n' + events.webhooks.map((w) => `    - url: ${w.url}\n      secret: ${w.secret}\n`).join('') : '') : '';
   return `# written by tests/e2e/lib.mjs
 rocketchat:
   url: ${urls.rocketchat}
@@ -107,7 +114,7 @@ http:
   listen: 127.0.0.1:${httpPort}
 metrics:
   listen: 127.0.0.1:${metricsPort}
-statuses:
+${fb}${ev}statuses:
   - id: open
     label: Open
     emoji: ":new:"${js('To Do')}
@@ -304,17 +311,18 @@ export async function waitFor(what, probe, { timeout = 10000, interval = 75, con
  * `httpPort`, `webhookUrl`, `flavor`, `webhookSecret` and `jira` (jiraControl for its flavour).
  */
 export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', beforeServe, name = 'e2e', waitRealtime = true,
-  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, jiraWebhook = false } = {}) {
+  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, jiraWebhook = false, feedback,
+  events } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), `dutydesk-${name}-`));
   const stack = { dir, logPath: path.join(dir, 'dutydesk.log'), configPath: path.join(dir, 'dutydesk.yaml') };
   stack.sim = startSim();
   stack.urls = await stack.sim.ready;
   stack.ctl = control(stack.urls.control);
   const [httpPort, metricsPort] = [await freePort(), await freePort()];
-  Object.assign(stack, { httpPort, flavor, webhookSecret, webhookUrl: `http://127.0.0.1:${httpPort}/jira/webhook` });
+  Object.assign(stack, { httpPort, metricsPort, flavor, webhookSecret, webhookUrl: `http://127.0.0.1:${httpPort}/jira/webhook` });
   stack.jira = jiraControl(stack.ctl, flavor);
   writeFileSync(stack.configPath, configYaml({ urls: stack.urls, dir, httpPort, metricsPort, remindCicd, remindDba,
-    flavor, webhookSecret, pollInterval, jiraStatuses }));
+    flavor, webhookSecret, pollInterval, jiraStatuses, feedback, events }));
   if (jiraWebhook) {
     for (const w of await stack.jira.webhooks()) await stack.jira.deleteWebhook(w.id);
     await stack.jira.addWebhook({ name: `dutydesk-${name}`, url: stack.webhookUrl, events: JIRA_EVENTS, secret: webhookSecret });
