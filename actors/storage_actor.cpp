@@ -126,6 +126,13 @@ bool get_text(const json& j, std::string& out) {
   return true;
 }
 
+json put_texts(const std::vector<std::string>& xs) {
+  json out = json::array();
+  for (const auto& x : xs)
+    out.push_back(put_text(x));
+  return out;
+}
+
 json to_json(const domain::duty_resolution& d) {
   json users = json::array();
   for (const auto& u : d.users)
@@ -181,6 +188,7 @@ json to_json(const domain::request_record& r) {
     {"resolved_at", r.resolved_at ? json(to_ms(*r.resolved_at)) : json(nullptr)},
     {"reopens", r.reopens},
     {"survey", to_json(r.survey)},
+    {"handled_replies", put_texts(r.handled_replies)},
   };
 }
 
@@ -381,6 +389,8 @@ std::variant<domain::request_record, std::string> parse_record(const json& j) {
     in.optional_time("resolved_at", r.resolved_at);
     std::uint64_t reopens = 0;
     in.u64("reopens", reopens);
+    if (in.has("handled_replies"))
+      in.texts("handled_replies", r.handled_replies);
     r.reopens = static_cast<std::uint32_t>(std::min<std::uint64_t>(reopens, UINT32_MAX));
     if (const auto* sv = in.object("survey")) {
       field_reader s{*sv};

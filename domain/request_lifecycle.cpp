@@ -99,8 +99,17 @@ std::vector<effect> request_lifecycle::step(const event& e, timestamp now) {
   bool outbox = std::any_of(result.begin(), result.end(), [](const effect& x) {
     return std::holds_alternative<jira_action>(x) || std::holds_alternative<publish_event>(x);
   });
-  if (record_ != before || pending_change_ || outbox)
+  if (record_ != before || pending_change_ || outbox) {
+    // A reply that changed something is remembered, so that it is not handled again when delivered again; one
+    // that changed nothing would change nothing again (its answers are keyed, so they are not repeated).
+    if (const auto* r = std::get_if<thread_reply>(&e); r != nullptr && !r->edited) {
+      auto& seen = record_.handled_replies;
+      seen.push_back(r->message_id);
+      if (seen.size() > handled_replies_kept)
+        seen.erase(seen.begin());
+    }
     result.emplace_back(persist{record_, pending_change_});
+  }
   pending_change_.reset();
   return result;
 }
@@ -315,6 +324,11 @@ std::vector<effect> request_lifecycle::on(const thread_reply& e, timestamp now) 
     return result;
   auto reply_key = [&](std::string_view kind) { return key("reply/" + e.message_id + "-" + std::string{kind}); };
   auto cmd = parse_command(e.text);
+  if (!e.edited) {
+    const auto& seen = record_.handled_replies;
+    if (std::find(seen.begin(), seen.end(), e.message_id) != seen.end())
+      return result; // handled before, and this version came again (a backfill after a restart re-reads)
+  }
   if (e.edited) {
     // Only the Jira comment follows an edit: commands and activity were counted for the first version.
     if (!cmd && record_.phase != request_phase::moved)

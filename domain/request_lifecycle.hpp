@@ -156,8 +156,14 @@ struct request_record {
   std::optional<timestamp> resolved_at{};       // the latest move to a final status; unset while not final
   std::uint32_t reopens = 0;                    // final -> non-final changes
   survey_state survey{};
+  /// The latest thread replies handled (message ids, oldest first, at most handled_replies_kept): a reply delivered
+  /// again (a backfill after a restart re-reads the last seconds) is not handled twice.
+  std::vector<std::string> handled_replies{};
   friend bool operator==(const request_record&, const request_record&) = default;
 };
+
+/// How many reply ids a record remembers (request_record::handled_replies).
+inline constexpr std::size_t handled_replies_kept = 64;
 
 /// A status change for the history table and the Jira/NATS hooks.
 struct status_change {

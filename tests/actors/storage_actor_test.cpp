@@ -51,6 +51,7 @@ domain::request_record every_field() {
   r.room = "cicd-support";
   r.root_message_id = "root\xff\xfe";
   r.requester = "alice";
+  r.handled_replies = {"m1", std::string{"m\xff"} + "2"};
   r.text = std::string{"invalid \xc3\x28 utf-8, a NUL "} + '\0' + " and \xe2\x82\xac \"quotes\" \\ \n";
   r.permalink = "https://chat.example/channel/cicd-support?msg=root";
   r.phase = domain::request_phase::moved;

@@ -535,3 +535,42 @@ TEST(request_lifecycle, restore_while_moving_repeats_the_repost_with_the_same_ke
   f.m.step(moved{"l"}, t0 + 2h);
   EXPECT_EQ(all<close_request>(after_move.step(restored{f.m.record()}, t0 + 3h)).size(), 1u);
 }
+
+TEST(request_lifecycle, a_reply_delivered_again_after_a_restart_is_not_handled_twice) {
+  // A backfill after a restart re-reads the last seconds: the clicks "in progress" then "done" come again.
+  fixture f;
+  auto progress = reply("mia", "!dd status in_progress");
+  auto done = reply("mia", "!dd status done");
+  auto chat = reply("mia", "looking");
+  f.m.step(progress, t0 + 1h);
+  f.m.step(chat, t0 + 1h);
+  f.m.step(done, t0 + 2h);
+  ASSERT_EQ(f.m.record().status, "done");
+  EXPECT_EQ(f.m.record().handled_replies, (std::vector<std::string>{progress.message_id, chat.message_id,
+                                                                     done.message_id}));
+  request_lifecycle restarted{params()};
+  restarted.step(restored{f.m.record()}, t0 + 3h);
+  EXPECT_TRUE(restarted.step(progress, t0 + 3h).empty());
+  EXPECT_TRUE(restarted.step(chat, t0 + 3h).empty());
+  EXPECT_TRUE(restarted.step(done, t0 + 3h).empty());
+  EXPECT_EQ(restarted.record().status, "done");
+  EXPECT_EQ(restarted.record().status_seq, f.m.record().status_seq);
+  // A new reply is handled.
+  restarted.step(reply("mia", "!dd status new"), t0 + 3h);
+  EXPECT_EQ(restarted.record().status, "new");
+}
+
+TEST(request_lifecycle, only_the_latest_handled_replies_are_kept) {
+  fixture f;
+  std::string first;
+  for (std::size_t i = 0; i < handled_replies_kept + 10; ++i) {
+    auto r = reply("mia", "comment " + std::to_string(i));
+    if (i == 0)
+      first = r.message_id;
+    f.m.step(r, t0 + 1h);
+  }
+  const auto& kept = f.m.record().handled_replies;
+  ASSERT_EQ(kept.size(), handled_replies_kept);
+  EXPECT_EQ(std::find(kept.begin(), kept.end(), first), kept.end());
+  EXPECT_EQ(kept.back(), "m" + std::to_string(msg_counter));
+}
