@@ -42,8 +42,15 @@
 //
 // Refusals (anyone not allowed) produce only a DM effect: the state does not change and nothing is persisted.
 // Setting the current status again (a repeated button click or reaction) produces no effects at all.
-// `!dd rate ...` is reserved for the feedback work and is ignored here. `reaction_removed` is accepted and ignored:
-// taking back a reaction does not undo a status.
+// Feedback (params.feedback.enabled): a non-final → final change sends the requester a survey DM with five
+// `!dd rate <id> <n>` buttons and arms its expiry; survey_answer (from the DM router, or `!dd rate <this id> <n>` in
+// the thread) rates it once, by the requester only; survey_comment adds the DM comment after rating; a reopen
+// withdraws an open survey (edit_dm), survey_due expires it. Every domain event (created, status_changed,
+// comment_added, assigned, moved, rated) is a publish_event effect with a stable id, whatever params.events says:
+// the actor uses it for metrics, and writes it to the event outbox when events are configured.
+// A thread reply whose id is in handled_replies (it changed the request before) is dropped: a backfill after a
+// restart delivers the last seconds again. `reaction_removed` is accepted and ignored: taking back a reaction does
+// not undo a status.
 
 #include <chrono>
 #include <cstdint>
@@ -97,7 +104,7 @@ struct lifecycle_params {
   std::vector<move_target> channels; // every configured channel, this one included
   bool jira = false;                 // mirror the request to Jira (jira_action effects)
   std::string team{};                // the channel's team (events, metrics, ratings)
-  bool events = false;               // emit publish_event effects (NATS / webhook sinks configured)
+  bool events = false;               // NATS / webhook sinks configured (informational: publish_event is always emitted)
   feedback_params feedback{};
 };
 
