@@ -31,13 +31,4 @@ std::optional<config> load_and_report(const std::string& path, const env_lookup&
 /// diagnostics to `err` and returns 1.
 int check_config(const std::string& path, const env_lookup& env, std::ostream& out, std::ostream& err);
 
-/// The date range of `dutydesk report`; unset ends are open.
-struct report_window {
-  std::optional<std::chrono::year_month_day> since;
-  std::optional<std::chrono::year_month_day> until;
-};
-
-/// Parses --since/--until ("" when not given): each YYYY-MM-DD, and since <= until. The error names the option.
-domain::parsed<report_window> parse_report_window(const std::string& since, const std::string& until);
-
 } // namespace dutydesk::config

@@ -91,8 +91,12 @@ std::string redacted_summary(const config& cfg) {
   out += "; oncall: " + show_url(cfg, "oncall.url", cfg.oncall.url);
   out += "; storage: " + show_url(cfg, "storage.url", cfg.storage.url);
   if (cfg.events)
-    out += "; events: " + show_url(cfg, "events.nats_url", cfg.events->nats_url) + " (prefix " +
-           show(cfg, "events.subject_prefix", cfg.events->subject_prefix) + ")";
+    out += "; events: " +
+           (cfg.events->nats_url.empty() ? std::string{"no NATS"}
+                                         : show_url(cfg, "events.nats_url", cfg.events->nats_url)) +
+           " (prefix " + show(cfg, "events.subject_prefix", cfg.events->subject_prefix) + ", stream " +
+           show(cfg, "events.stream", cfg.events->stream) + ", " + std::to_string(cfg.events->webhooks.size()) +
+           (cfg.events->webhooks.size() == 1 ? " webhook)" : " webhooks)");
   else
     out += "; events: off";
   out += "; http: " + show_listen(cfg, "http.listen", cfg.http.listen);

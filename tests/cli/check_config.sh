@@ -82,7 +82,7 @@ EXTRA_ENV=(RC_USER_ID=ENVUSERID1 RC_TOKEN=ENVRCTOKEN2 JIRA_TOKEN=ENVJIRATOKEN3 J
 run check-config -c "$DATA/example.yaml"
 expect_rc "check-config example" 0
 expect_file "check-config example" out "$DATA/example.yaml: ok
-statuses: open, in_progress, waiting, done (final); initial: open; channels: cicd-support (team cicd, jira CICD/Task, remind 4h, default open); rocketchat: http://127.0.0.1:3000 (token auth); jira: http://127.0.0.1:8080 (datacenter, bearer auth); oncall: http://127.0.0.1:8081; storage: sqlite:///var/lib/dutydesk/dutydesk.db; events: nats://127.0.0.1:4222 (prefix dutydesk); http: 127.0.0.1:8090; metrics: 127.0.0.1:9464; feedback: on (expire 7d, anonymous); users: 1; language: en"
+statuses: open, in_progress, waiting, done (final); initial: open; channels: cicd-support (team cicd, jira CICD/Task, remind 4h, default open); rocketchat: http://127.0.0.1:3000 (token auth); jira: http://127.0.0.1:8080 (datacenter, bearer auth); oncall: http://127.0.0.1:8081; storage: sqlite:///var/lib/dutydesk/dutydesk.db; events: nats://127.0.0.1:4222 (prefix dutydesk, stream DUTYDESK_EVENTS, 0 webhooks); http: 127.0.0.1:8090; metrics: 127.0.0.1:9464; feedback: on (expire 7d, anonymous); users: 1; language: en"
 expect_file "check-config example" err ""
 for secret in ENVUSERID1 ENVRCTOKEN2 ENVJIRATOKEN3 ENVHOOK4 ENVONCALL5; do
   expect_no "check-config example" "$secret"

@@ -71,22 +71,3 @@ TEST(check_config, load_and_report_returns_the_config) {
   EXPECT_THAT(err.str(), HasSubstr("bad.yaml:3:8: rocketchat.url"));
 }
 
-TEST(report_window, accepts_open_and_closed_ranges) {
-  auto none = parse_report_window("", "");
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->since);
-  EXPECT_FALSE(none->until);
-  auto both = parse_report_window("2024-05-01", "2024-05-31");
-  ASSERT_TRUE(both.ok());
-  EXPECT_EQ(*both->since, std::chrono::year{2024} / 5 / 1);
-  EXPECT_EQ(*both->until, std::chrono::year{2024} / 5 / 31);
-  EXPECT_TRUE(parse_report_window("2024-05-01", "2024-05-01").ok());
-  EXPECT_TRUE(parse_report_window("2024-05-01", "").ok());
-  EXPECT_TRUE(parse_report_window("", "2024-05-01").ok());
-}
-
-TEST(report_window, rejects_bad_dates_and_reversed_ranges) {
-  EXPECT_EQ(parse_report_window("yesterday", "").error(), "--since: expected a date as YYYY-MM-DD");
-  EXPECT_EQ(parse_report_window("", "2024-02-30").error(), "--until: no such day in the calendar");
-  EXPECT_EQ(parse_report_window("2024-05-02", "2024-05-01").error(), "--since 2024-05-02 is after --until 2024-05-01");
-}

@@ -106,7 +106,7 @@ TEST(secrets, summary_of_a_valid_config_shows_no_secret) {
   auto summary = redacted_summary(load_ok(text));
   expect_no_secret(summary, "summary");
   EXPECT_THAT(summary, testing::HasSubstr("storage: postgresql://dd:***@db:5432/dutydesk"));
-  EXPECT_THAT(summary, testing::HasSubstr("events: nats://user:***@nats:4222 (prefix dutydesk)"));
+  EXPECT_THAT(summary, testing::HasSubstr("events: nats://user:***@nats:4222 (prefix dutydesk, stream DUTYDESK_EVENTS, 0 webhooks)"));
 
   // Values from ${ENV} are shown as ***.
   auto from_env = replace(text, "  url: http://rc:3000\n", "  url: ${GOOD_URL}\n");
@@ -117,7 +117,7 @@ TEST(secrets, summary_of_a_valid_config_shows_no_secret) {
   expect_no_secret(env_summary, "summary with env values");
   EXPECT_THAT(env_summary, testing::HasSubstr("statuses: ***, done (final); initial: ***; channels: *** (team core"));
   EXPECT_THAT(env_summary, testing::HasSubstr("rocketchat: *** (token auth)"));
-  EXPECT_THAT(env_summary, testing::HasSubstr("events: *** (prefix dutydesk)"));
+  EXPECT_THAT(env_summary, testing::HasSubstr("events: *** (prefix dutydesk, stream DUTYDESK_EVENTS, 0 webhooks)"));
 }
 
 TEST(secrets, password_auth_summary) {
