@@ -2,14 +2,12 @@
 // The CLI's commands as plain functions over streams, so tests can run them without a process. app/main.cpp only
 // parses arguments (CLI11) and calls these.
 
-#include <chrono>
 #include <iosfwd>
 #include <optional>
 #include <string>
 
 #include "config/config.hpp"
 #include "config/load.hpp"
-#include "domain/parsed.hpp"
 
 namespace dutydesk::config {
 
