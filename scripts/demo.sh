@@ -63,6 +63,9 @@ http:
   listen: 127.0.0.1:8090
 metrics:
   listen: 127.0.0.1:9464
+feedback:
+  enabled: true      # a resolved request's requester gets a rating DM with five buttons
+  expire_after: 1d
 statuses:
   - id: open
     label: Open
