@@ -417,7 +417,13 @@ void on_down(self_ptr self, caf::down_msg& m) {
   };
   if (!m.reason || m.reason == caf::exit_reason::normal) {
     forget(self, root);
-    drop_lost();
+    // The request ended (a move closes it) with thread replies still on their way: route them again, so that a
+    // command gets the "moved there" note from a short-lived actor instead of vanishing.
+    for (auto& f : lost) {
+      if (const auto* tr = std::get_if<domain::thread_reply>(&f.msg))
+        route_to(self, f.root, f.msg, !tr->edited && domain::is_command(tr->text), f.job);
+      release(self, f.job);
+    }
     return;
   }
   if (st.restarts_of[root] >= max_restarts) {

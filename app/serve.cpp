@@ -81,6 +81,13 @@ domain::timestamp system_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
+// Wakes every relay when a request actor saved events. Takes an argument: CAF 0.17 spawns an argument-less function
+// through a null std::tuple<> pointer (ASan sees the null dereference).
+actors::event_relay_actor::behavior_type wake_every_relay(actors::event_relay_actor::pointer,
+                                                          events::event_relays* all) {
+  return {[all](atom::tick) { all->tick(); }};
+}
+
 // Blocks SIGINT/SIGTERM in every thread (the mask is inherited), so that only sigwait in main sees them.
 sigset_t block_stop_signals() {
   sigset_t set;
@@ -236,10 +243,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     }
     event_ctx = std::make_shared<const actors::event_context>(
       actors::event_context{cfg.events->source, cfg.events->subject_prefix});
-    auto* all = relays.get();
-    relay_fanout = sys.spawn([all](actors::event_relay_actor::pointer) -> actors::event_relay_actor::behavior_type {
-      return {[all](atom::tick) { all->tick(); }};
-    });
+    relay_fanout = sys.spawn(wake_every_relay, relays.get());
     if (!cfg.events->nats_url.empty())
       spdlog::info("events go to NATS {} (stream {}) and {} webhooks", domain::redact_url_text(cfg.events->nats_url),
                    cfg.events->stream, cfg.events->webhooks.size());
