@@ -16,30 +16,6 @@ namespace {
 
 using self_ptr = feedback_router_actor::stateful_pointer<feedback_router_state>;
 
-std::vector<std::string_view> words_of(std::string_view text) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
-      ++i;
-    auto start = i;
-    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])))
-      ++i;
-    if (i > start)
-      out.push_back(text.substr(start, i - start));
-  }
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 void next(self_ptr self);
 
 /// The current message is handled: go on with the queue.
@@ -195,8 +171,8 @@ feedback_router_actor::behavior_type router(self_ptr self, feedback_router_args 
 } // namespace
 
 std::optional<dm_rating> parse_dm_rating(std::string_view text) {
-  auto words = words_of(text);
-  if (words.size() < 2 || !iequals(words[0], "!dd") || !iequals(words[1], "rate"))
+  auto words = domain::split_words(text);
+  if (words.size() < 2 || !domain::iequals(words[0], "!dd") || !domain::iequals(words[1], "rate"))
     return std::nullopt;
   if (words.size() != 4)
     return std::nullopt;

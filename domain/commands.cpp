@@ -11,30 +11,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-std::vector<std::string_view> split_words(std::string_view text) {
-  std::vector<std::string_view> result;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && is_space(text[i]))
-      ++i;
-    auto start = i;
-    while (i < text.size() && !is_space(text[i]))
-      ++i;
-    if (i > start)
-      result.push_back(text.substr(start, i - start));
-  }
-  return result;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && is_space(text.front()))
     text.remove_prefix(1);
@@ -58,6 +34,30 @@ std::optional<int> parse_score(std::string_view text) {
 }
 
 } // namespace
+
+std::vector<std::string_view> split_words(std::string_view text) {
+  std::vector<std::string_view> result;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i]))
+      ++i;
+    auto start = i;
+    while (i < text.size() && !is_space(text[i]))
+      ++i;
+    if (i > start)
+      result.push_back(text.substr(start, i - start));
+  }
+  return result;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
 
 bool is_command(std::string_view text) {
   auto words = split_words(text);

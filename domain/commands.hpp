@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace dutydesk::domain {
 
@@ -53,6 +54,12 @@ struct unknown_command {
 };
 
 using command = std::variant<status_command, move_command, assign_command, help_command, rate_command, unknown_command>;
+
+/// The words of `text`, split on any run of whitespace (space, tab, newline, CR, FF, VT).
+std::vector<std::string_view> split_words(std::string_view text);
+
+/// ASCII case-insensitive equality.
+bool iequals(std::string_view a, std::string_view b);
 
 /// True when `text` starts (after leading whitespace) with the `!dd` prefix as a whole word, in any case.
 bool is_command(std::string_view text);

@@ -12,12 +12,6 @@ namespace dutydesk::domain {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Rocket.Chat reports reactions as ":name:"; the config may write "name".
 std::string normalize_emoji(std::string_view emoji) {
   if (emoji.empty())
