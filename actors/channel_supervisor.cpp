@@ -304,11 +304,11 @@ void route_to(self_ptr self, const std::string& root, forwarded tr, bool is_comm
   }
   hold(j);
   if (st.pending_roots.count(root) > 0) {
-    after_pending(self, root, [self, root, tr, j] {
-      if (running(self, root))
-        send_forward(self, root, tr, j);
-      else
-        ++self->state.stats.ignored;
+    // Whatever made the root pending (a replayed root version, a restart, another reply's lookup) may end with
+    // nothing running, e.g. when the request was moved meanwhile: then this message is routed on its own, so a
+    // command still gets the "moved there" note.
+    after_pending(self, root, [self, root, tr, is_command, j] {
+      route_to(self, root, tr, is_command, j);
       release(self, j);
     });
     return;
@@ -323,6 +323,8 @@ void route_to(self_ptr self, const std::string& root, forwarded tr, bool is_comm
           // A command in the thread of a moved request: a short-lived actor answers it with the "moved there"
           // note and exits again.
           auto id = found.record->request_id;
+          spdlog::info("channel {}: a command in the thread of closed request {}: waking it for its note",
+                       self->state.args.room, id);
           spawn_child(self, root, id, domain::restored{std::move(*found.record)}, {std::get<domain::thread_reply>(tr)});
         } else {
           ++self->state.stats.ignored; // not a request's thread, or chat in a closed one

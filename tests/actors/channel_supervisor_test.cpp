@@ -523,6 +523,20 @@ TEST_F(ChannelSupervisor, command_in_the_thread_of_a_moved_request_gets_a_short_
   EXPECT_EQ(kids->all.size(), 1u);
 }
 
+TEST_F(ChannelSupervisor, command_arriving_while_a_root_version_of_a_moved_request_is_looked_up_still_gets_its_note) {
+  // Seen end to end under ASan: the bot's reaction swap re-delivers the root just as the moved request quits, its
+  // lookup makes the root pending, and a command sent meanwhile waited for it, found nothing running and vanished.
+  store->records["root1"] = stored("root1", domain::request_phase::moved);
+  self->send(sup, atom::chat_v, top("root1", "carol", "help", 100, {{":arrow_right:", {"dutydesk"}}}, 150));
+  self->send(sup, atom::chat_v, in_thread("r1", "root1", "bob", "!dd status done", 200));
+  run();
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(kids->all[0]->restored());
+  ASSERT_EQ(kids->all[0]->args.then.size(), 1u);
+  EXPECT_EQ(std::get<domain::thread_reply>(kids->all[0]->args.then[0]).message_id, "r1");
+  EXPECT_EQ(status().ignored, 0u);
+}
+
 TEST_F(ChannelSupervisor, restore_spawns_one_request_per_stored_open_request) {
   store->records["a"] = stored("a");
   store->records["b"] = stored("b", domain::request_phase::fresh);

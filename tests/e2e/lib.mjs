@@ -182,6 +182,11 @@ export function startDutydesk(bin, configPath, logPath, { timeout = 15000 } = {}
   return { proc, ready, log: () => log };
 }
 
+/** The lines of `text` that contain `needle`. */
+export function linesNaming(text, needle) {
+  return text.split('\n').filter((l) => l.includes(needle)).join('\n');
+}
+
 export function tail(text, lines = 40) {
   return text.split('\n').slice(-lines).join('\n');
 }
@@ -544,6 +549,7 @@ export function chat(stack) {
   const ctl = stack.ctl;
   const describe = (rootId) => async () =>
     `thread:\n${formatThread(await ctl.thread(rootId))}\n--- simulator saw (its first 1000 logged requests, websocket frames left out): ${await requestSummary(ctl)}` +
+    `\n--- dutydesk log lines naming ${rootId}:\n${tail(linesNaming(stack.log(), rootId), 30)}` +
     `\n--- dutydesk log (tail):\n${tail(stack.log(), 25)}`;
   const h = {
     ctl,
