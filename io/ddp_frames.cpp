@@ -1,10 +1,10 @@
 #include "io/ddp_frames.hpp"
 
 #include <chrono>
-#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
+#include "domain/date.hpp"
 #include "io/detail/json_util.hpp"
 
 namespace dutydesk::io {
@@ -498,17 +498,7 @@ std::optional<std::int64_t> parse_iso8601_ms(std::string_view s) {
 }
 
 std::string format_iso8601_ms(std::int64_t ms) {
-  using namespace std::chrono;
-  auto floor_div = [](std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
-  std::int64_t days = floor_div(ms, 86400000);
-  std::int64_t rem = ms - days * 86400000;
-  year_month_day ymd{sys_days{std::chrono::days{days}}};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(rem / 3600000), static_cast<int>(rem / 60000 % 60), static_cast<int>(rem / 1000 % 60),
-                static_cast<int>(rem % 1000));
-  return buf;
+  return domain::format_rfc3339_ms(ms);
 }
 
 } // namespace dutydesk::io

@@ -19,6 +19,7 @@
 
 #include "actors/error.hpp"
 #include "actors/storage_actor.hpp"
+#include "domain/commands.hpp"
 #include "io/io_runtime.hpp"
 #include "io/jira_payloads.hpp"
 #include "io/jira_webhook.hpp"
@@ -82,12 +83,6 @@ using bridge_actor = actors::jira_bridge_actor::extend<
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 /// Jira time ("2024-11-26T14:06:40.000+0000") → the JQL minute literal "2024-11-26 14:06" (UTC in the simulator
@@ -168,10 +163,10 @@ struct jira_bridge::impl {
       if (auto v = i.custom.find(*cfg.service_field); v != i.custom.end())
         for (const auto& c : cfg.channels)
           for (const auto& s : c.services)
-            if (iequals(s, v->second))
+            if (domain::iequals(s, v->second))
               return &c;
     for (const auto& c : cfg.channels)
-      if (iequals(c.project, i.project_key))
+      if (domain::iequals(c.project, i.project_key))
         return &c;
     return nullptr;
   }
@@ -188,7 +183,7 @@ struct jira_bridge::impl {
                       || info.error().code == api_errc::rate_limited;
           return finish(down ? "" : "serverInfo: " + describe(info.error()), !down);
         }
-        bool cloud = iequals(info->deployment_type, "Cloud");
+        bool cloud = domain::iequals(info->deployment_type, "Cloud");
         if (cloud != (cfg.flavor == jira::flavor::cloud))
           return finish(std::string{"jira.flavor is "} + (cfg.flavor == jira::flavor::cloud ? "cloud" : "datacenter")
                           + " but serverInfo says deploymentType " + info->deployment_type,
@@ -581,7 +576,7 @@ struct jira_bridge::impl {
     while (!q.empty()) {
       auto s = q.front();
       q.pop_front();
-      if (iequals(s, target))
+      if (domain::iequals(s, target))
         return first[s];
       if (auto e = workflow_edges.find(s); e != workflow_edges.end())
         for (const auto& n : e->second)
@@ -593,7 +588,7 @@ struct jira_bridge::impl {
 
   void walk(const run_ptr& r, const std::string& current) {
     const auto& target = r->action.jira_status;
-    if (iequals(current, target)) {
+    if (domain::iequals(current, target)) {
       r->out.v = jira_outcome::verdict::done;
       r->out.result = current;
       return finish(r);
@@ -615,12 +610,12 @@ struct jira_bridge::impl {
         edges.insert(t.to_name);
       const jira::transition* pick = nullptr;
       for (const auto& t : ts.value())
-        if (pick == nullptr && iequals(t.to_name, target))
+        if (pick == nullptr && domain::iequals(t.to_name, target))
           pick = &t;
       if (pick == nullptr)
         if (auto hop = next_hop(target, ts.value()))
           for (const auto& t : ts.value())
-            if (pick == nullptr && iequals(t.to_name, *hop) && r->visited.count(t.to_name) == 0)
+            if (pick == nullptr && domain::iequals(t.to_name, *hop) && r->visited.count(t.to_name) == 0)
               pick = &t;
       if (pick == nullptr) {
         // Nothing known leads there: explore a status not visited yet, open ones before done ones.
@@ -640,7 +635,7 @@ struct jira_bridge::impl {
       std::optional<std::string> resolution;
       if (pick->resolution_required || !pick->resolution_allowed.empty()) {
         for (const auto& a : pick->resolution_allowed)
-          if (!resolution && iequals(a, "Done"))
+          if (!resolution && domain::iequals(a, "Done"))
             resolution = a;
         if (!resolution && !pick->resolution_allowed.empty())
           resolution = pick->resolution_allowed.front();
@@ -682,7 +677,7 @@ struct jira_bridge::impl {
         if (!u.active)
           continue;
         auto local = u.email.substr(0, u.email.find('@'));
-        bool exact = (!email.empty() && iequals(u.email, email)) || iequals(u.name, user) || iequals(local, user);
+        bool exact = (!email.empty() && domain::iequals(u.email, email)) || domain::iequals(u.name, user) || domain::iequals(local, user);
         if (pick == nullptr && exact)
           pick = &u;
       }
