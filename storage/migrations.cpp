@@ -11,8 +11,8 @@ namespace dutydesk::storage {
 
 namespace {
 
-// Free text (requests.body, outbox.payload) is BLOB so that invalid UTF-8 survives unchanged (bytea in PostgreSQL);
-// identifiers are TEXT. BIGINT / INTEGER / TEXT / BLOB and partial indexes spell the same in both backends.
+// Free text (requests.body, outbox.payload) is BLOB so that invalid UTF-8 survives unchanged (bytea in PostgreSQL,
+// see postgres_sql()); identifiers are TEXT. The rest (BIGINT, INTEGER, TEXT, CHECK, partial indexes) is common SQL.
 constexpr std::string_view v1_sql = R"sql(
 CREATE TABLE requests (
   id                 TEXT    PRIMARY KEY,
@@ -215,14 +215,6 @@ constexpr const char* create_table_sql = "CREATE TABLE IF NOT EXISTS schema_migr
                                          " name       TEXT    NOT NULL,"
                                          " applied_at BIGINT  NOT NULL)";
 
-result<void> check_list(std::span<const migration> list) {
-  for (std::size_t i = 0; i < list.size(); ++i)
-    if (list[i].version != static_cast<int>(i) + 1)
-      return error{errc::invalid_state, "migration list is not numbered 1, 2, 3, ... (entry " + std::to_string(i + 1)
-                                          + " has version " + std::to_string(list[i].version) + ")"};
-  return {};
-}
-
 result<bool> has_table(sqlite3* db) {
   sqlite3_stmt* stmt = nullptr;
   const char* sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
@@ -259,12 +251,19 @@ result<std::pair<int, int>> applied(sqlite3* db) {
 }
 
 result<int> checked_version(sqlite3* db, std::span<const migration> list) {
-  if (auto ok = check_list(list); !ok)
-    return ok.err();
   auto v = applied(db);
   if (!v)
     return v.err();
-  auto [max, count] = *v;
+  return checked_schema_version(v->first, v->second, list);
+}
+
+} // namespace
+
+result<int> checked_schema_version(int max, int count, std::span<const migration> list) {
+  for (std::size_t i = 0; i < list.size(); ++i)
+    if (list[i].version != static_cast<int>(i) + 1)
+      return error{errc::invalid_state, "migration list is not numbered 1, 2, 3, ... (entry " + std::to_string(i + 1)
+                                          + " has version " + std::to_string(list[i].version) + ")"};
   if (max > static_cast<int>(list.size()))
     return error{errc::schema_too_new, "database schema version " + std::to_string(max)
                                          + " is newer than this binary knows (" + std::to_string(list.size())
@@ -274,8 +273,6 @@ result<int> checked_version(sqlite3* db, std::span<const migration> list) {
                                   + std::to_string(max) + ")"};
   return max;
 }
-
-} // namespace
 
 std::span<const migration> sqlite_migrations() {
   return all_migrations;

@@ -1,5 +1,6 @@
 #pragma once
-// Versioned schema migrations of the SQLite backend. Rules (docs/storage.md): migrations are numbered 1, 2, 3, ...
+// Versioned schema migrations (SQLite here; postgres_store.hpp translates the same list for PostgreSQL). Rules
+// (docs/storage.md): migrations are numbered 1, 2, 3, ...
 // with no gaps, are append-only (a released migration is never edited; fix forward with a new one), and all pending
 // ones are applied in one transaction at open, each recorded in `schema_migrations`. A database whose newest version
 // is above the binary's newest is refused (errc::schema_too_new) rather than touched.
@@ -21,6 +22,11 @@ struct migration {
   std::string_view name;
   std::string_view sql;
 };
+
+/// The applied version of a database whose schema_migrations holds `count` rows up to version `max`, checked against
+/// `list`: errc::invalid_state when `list` is not numbered 1, 2, 3, ...; errc::schema_too_new when the database is
+/// ahead of it; errc::corrupt when the rows have gaps (someone edited the table by hand). Both backends use it.
+result<int> checked_schema_version(int max, int count, std::span<const migration> list);
 
 /// The SQLite migrations this binary knows, in order.
 std::span<const migration> sqlite_migrations();

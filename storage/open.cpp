@@ -4,13 +4,15 @@
 #include <cctype>
 #include <string_view>
 
+#include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace dutydesk::storage {
 
 namespace {
 
-constexpr std::string_view usage = "use sqlite:///absolute/path.db, sqlite://:memory: or sqlite::memory:";
+constexpr std::string_view usage =
+  "use sqlite:///absolute/path.db, sqlite://:memory:, sqlite::memory: or postgresql://user:password@host:port/db";
 
 error bad(std::string what) {
   return error{errc::bad_url, "storage URL " + what + "; " + std::string{usage}};
@@ -49,8 +51,11 @@ result<std::unique_ptr<store>> open_store(const std::string& url, const open_opt
   if (!loc)
     return loc.err();
   switch (loc->kind) {
-    case store_location::postgresql:
-      return error{errc::not_built, "the PostgreSQL storage backend is not built yet; " + std::string{usage}};
+    case store_location::postgresql: {
+      postgres_options po;
+      po.apply_migrations = opts.apply_migrations;
+      return open_postgres(loc->path, po);
+    }
     case store_location::sqlite_file:
     case store_location::sqlite_memory: {
       sqlite_options so;

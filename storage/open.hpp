@@ -4,7 +4,7 @@
 //   sqlite:///abs/path/dutydesk.db   a SQLite file (created if missing; the directory must exist)
 //   sqlite://:memory:                a private in-memory SQLite database (tests; gone when the store is destroyed)
 //   sqlite::memory:                  the same
-//   postgresql://... / postgres://   errc::not_built until the PostgreSQL backend lands
+//   postgresql://... / postgres://   a PostgreSQL database (libpq URI; postgres_store.hpp)
 //
 // The path is taken verbatim (no percent-decoding); relative paths, a host part, a query or a fragment are
 // errc::bad_url. Error messages never quote the URL, which may hold a password.

@@ -31,6 +31,9 @@ enum class errc : std::uint8_t {
   not_built,
   /// The database file is damaged (integrity check failed or SQLITE_CORRUPT/NOTADB).
   corrupt,
+  /// The database server cannot be reached now (connection refused or lost, server shutting down); an open
+  /// transaction is gone. Run the unit of work again once it is back.
+  unavailable,
 };
 
 /// A readable name for `code`, e.g. "constraint".
@@ -46,6 +49,7 @@ inline const char* to_string(errc code) {
     case errc::bad_url: return "bad_url";
     case errc::not_built: return "not_built";
     case errc::corrupt: return "corrupt";
+    case errc::unavailable: return "unavailable";
   }
   return "unknown";
 }

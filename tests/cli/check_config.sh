@@ -194,11 +194,36 @@ run migrate --check --config "$TMP/migrate.yaml"
 expect_rc "migrate --check after migrate" 0
 if grep -qE "^sqlite://$TMP/dd.db: schema version [1-9][0-9]*, up to date$" "$TMP/out"; then ok; else
   fail "migrate --check after migrate: $(cat "$TMP/out")"; fi
-{ cat "$DATA/minimal.yaml"; printf 'storage:\n  url: postgresql://dd:pg-secret-4711@127.0.0.1:5432/dd\n'; } >"$TMP/pg.yaml"
+# A PostgreSQL nobody listens for (port 9 on loopback): a storage error, and the password is never printed.
+{ cat "$DATA/minimal.yaml"; printf 'storage:\n  url: postgresql://dd:pg-secret-4711@127.0.0.1:9/dd\n'; } >"$TMP/pg.yaml"
 run migrate --check --config "$TMP/pg.yaml"
-expect_rc "migrate on postgresql (not built)" 5
+expect_rc "migrate on an unreachable postgresql" 5
 if grep -q "pg-secret-4711" "$TMP/out" "$TMP/err"; then fail "migrate prints the storage password"; else ok; fi
-if grep -q "^dutydesk migrate: cannot open " "$TMP/err"; then ok; else fail "migrate postgresql error: $(cat "$TMP/err")"; fi
+if grep -q "^dutydesk migrate: cannot open postgresql://[^ ]*127.0.0.1:9/dd: .*PostgreSQL" "$TMP/err"; then ok; else
+  fail "migrate postgresql error: $(cat "$TMP/err")"; fi
+# The real one of the test run (scripts/test.sh starts it): a database of its own, migrated like the SQLite file.
+if [[ -n "${DUTYDESK_TEST_POSTGRES_URL:-}" ]]; then
+  pgdb="cli_$$"
+  psql "$DUTYDESK_TEST_POSTGRES_URL" -qc "CREATE DATABASE $pgdb" >/dev/null
+  pgurl="${DUTYDESK_TEST_POSTGRES_URL%/*}/$pgdb"
+  shown="postgresql://\*\*\*@127\.0\.0\.1:[0-9]+/$pgdb" # printed with the user part masked
+  { cat "$DATA/minimal.yaml"; printf 'storage:\n  url: %s\n' "$pgurl"; } >"$TMP/pgreal.yaml"
+  run migrate --check --config "$TMP/pgreal.yaml"
+  expect_rc "migrate --check on a new postgresql database" 4
+  if grep -qE "^$shown: schema version 0, [1-9][0-9]* pending:$" "$TMP/out"; then ok; else
+    fail "migrate --check on postgresql lists pending migrations: $(head -c 300 "$TMP/out") $(cat "$TMP/err")"; fi
+  run migrate --config "$TMP/pgreal.yaml"
+  expect_rc "migrate on postgresql" 0
+  if grep -qE "^$shown: applied [1-9][0-9]* migration\(s\), schema version 0 -> [1-9][0-9]*$" "$TMP/out"; then ok; else
+    fail "migrate on postgresql reports what it applied: $(cat "$TMP/out") $(cat "$TMP/err")"; fi
+  run migrate --check --config "$TMP/pgreal.yaml"
+  expect_rc "migrate --check on postgresql after migrate" 0
+  run report --config "$TMP/pgreal.yaml" --format json
+  expect_rc "report on postgresql" 0
+  psql "$DUTYDESK_TEST_POSTGRES_URL" -qc "DROP DATABASE $pgdb" >/dev/null
+else
+  fail "no test PostgreSQL: set DUTYDESK_TEST_POSTGRES_URL (scripts/test.sh starts one)"
+fi
 
 # -- report on a real store ------------------------------------------------------------------------------------------
 { cat "$DATA/minimal.yaml"; printf 'storage:\n  url: sqlite://%s/report.db\n' "$TMP"; } >"$TMP/report.yaml"

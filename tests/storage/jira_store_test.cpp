@@ -12,7 +12,8 @@
 namespace dutydesk::storage::test {
 namespace {
 
-using jira_store_test = temp_dir_test;
+using jira_store_test = backend_test;
+using sqlite_file_test = temp_dir_test; // the SQLite file format itself
 
 jira_op op(const std::string& request_id, const std::string& kind, millis at, const std::string& suffix = "") {
   jira_op x;
@@ -58,7 +59,7 @@ void expect_write_error(store& st, errc code, Write write) {
   EXPECT_EQ(r.err().code, code) << r.err().message;
 }
 
-TEST_F(jira_store_test, enqueue_assigns_global_order_and_ignores_replays) {
+TEST_P(jira_store_test, enqueue_assigns_global_order_and_ignores_replays) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -99,7 +100,7 @@ TEST_F(jira_store_test, enqueue_assigns_global_order_and_ignores_replays) {
   EXPECT_EQ(st->counts()->jira_ops_queued, 3);
 }
 
-TEST_F(jira_store_test, update_records_attempts_and_outcomes) {
+TEST_P(jira_store_test, update_records_attempts_and_outcomes) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -163,7 +164,7 @@ TEST_F(jira_store_test, update_records_attempts_and_outcomes) {
   expect_write_error(*st, errc::constraint, [&](transaction& t) { return t.enqueue_jira_op(op("nobody", "create", 1)); });
 }
 
-TEST_F(jira_store_test, jira_link_upsert_and_lookup_by_key_or_id) {
+TEST_P(jira_store_test, jira_link_upsert_and_lookup_by_key_or_id) {
   auto st = open();
   ASSERT_TRUE(st);
   jira_link a{"r1", "SUP-1", "10001", "https://jira.example/browse/SUP-1", "SUP", 100};
@@ -207,7 +208,7 @@ TEST_F(jira_store_test, jira_link_upsert_and_lookup_by_key_or_id) {
   EXPECT_EQ(st->jira_link_by_issue("10002")->value(), odd);
 }
 
-TEST_F(jira_store_test, comment_links_are_unique_both_ways) {
+TEST_P(jira_store_test, comment_links_are_unique_both_ways) {
   auto st = open();
   ASSERT_TRUE(st);
   jira_comment_link out{"r1", "m1", "c100", "to_jira", 10};
@@ -238,7 +239,7 @@ TEST_F(jira_store_test, comment_links_are_unique_both_ways) {
                      [&](transaction& t) { return t.link_jira_comment({"nobody", "m5", "c5", "to_jira", 1}); });
 }
 
-TEST_F(jira_store_test, inbox_dedupes_and_keeps_arrival_order) {
+TEST_P(jira_store_test, inbox_dedupes_and_keeps_arrival_order) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -290,7 +291,7 @@ TEST_F(jira_store_test, inbox_dedupes_and_keeps_arrival_order) {
   expect_write_error(*st, errc::constraint, [&](transaction& t) { return t.add_inbox(delivery("d9", 1, "email")); });
 }
 
-TEST_F(jira_store_test, prune_drops_processed_rows_but_remembers_their_ids) {
+TEST_P(jira_store_test, prune_drops_processed_rows_but_remembers_their_ids) {
   std::int64_t last_seq = 0;
   {
     auto st = open();
@@ -346,7 +347,7 @@ TEST_F(jira_store_test, prune_drops_processed_rows_but_remembers_their_ids) {
   EXPECT_GT((*rows)[1].seq, last_seq);
 }
 
-TEST_F(jira_store_test, state_is_set_replaced_and_durable) {
+TEST_P(jira_store_test, state_is_set_replaced_and_durable) {
   {
     auto st = open();
     ASSERT_TRUE(st);
@@ -367,7 +368,7 @@ TEST_F(jira_store_test, state_is_set_replaced_and_durable) {
 }
 
 // Every Jira write of one unit of work, then a failing one: nothing of it remains, also after reopen.
-TEST_F(jira_store_test, failing_write_leaves_no_jira_rows) {
+TEST_P(jira_store_test, failing_write_leaves_no_jira_rows) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -421,7 +422,7 @@ TEST_F(jira_store_test, failing_write_leaves_no_jira_rows) {
   });
 }
 
-TEST_F(jira_store_test, everything_survives_reopen) {
+TEST_P(jira_store_test, everything_survives_reopen) {
   jira_op done_op = op("r1", "create", 10);
   jira_link link{"r1", "SUP-1", "10001", "https://jira.example/browse/SUP-1", "SUP", 11};
   jira_comment_link comment{"r1", "m1", "c1", "from_jira", 12};
@@ -464,7 +465,7 @@ TEST_F(jira_store_test, everything_survives_reopen) {
   DD_ASSERT_OK(st->check_integrity());
 }
 
-TEST_F(jira_store_test, version_2_database_upgrades_to_the_jira_tables) {
+TEST_F(sqlite_file_test, version_2_database_upgrades_to_the_jira_tables) {
   const std::array<migration, 2> v2_only{{sqlite_migrations()[0], sqlite_migrations()[1]}};
   auto old_request = minimal_request("old", 5);
   old_request.lifecycle = R"({"phase":"active"})";
@@ -519,7 +520,7 @@ TEST_F(jira_store_test, version_2_database_upgrades_to_the_jira_tables) {
   DD_ASSERT_OK(st->check_integrity());
 }
 
-TEST_F(jira_store_test, arbitrary_bytes_round_trip) {
+TEST_P(jira_store_test, arbitrary_bytes_round_trip) {
   std::string bytes = std::string{"\xff\xfe\xc3\x28 nul "} + '\0' + std::string{" surrogate \xed\xa0\x80 end\x80"};
   std::int64_t seq = 0;
   {
@@ -563,6 +564,8 @@ TEST_F(jira_store_test, arbitrary_bytes_round_trip) {
   EXPECT_EQ(st->inbox_by_delivery("d2")->value().outcome, bytes);
   DD_ASSERT_OK(st->check_integrity());
 }
+
+INSTANTIATE_BACKENDS(jira_store_test);
 
 } // namespace
 } // namespace dutydesk::storage::test

@@ -10,7 +10,8 @@
 namespace dutydesk::storage::test {
 namespace {
 
-using store_test = temp_dir_test;
+using store_test = backend_test;
+using sqlite_file_test = temp_dir_test; // the SQLite file format itself
 
 outbox_event event(const std::string& id, const std::string& request_id, const std::string& subject, millis at) {
   outbox_event e;
@@ -22,7 +23,7 @@ outbox_event event(const std::string& id, const std::string& request_id, const s
   return e;
 }
 
-TEST_F(store_test, request_round_trip_with_every_field) {
+TEST_P(store_test, request_round_trip_with_every_field) {
   auto st = open();
   ASSERT_TRUE(st);
   auto full = sample_request("r1");
@@ -49,7 +50,7 @@ TEST_F(store_test, request_round_trip_with_every_field) {
   EXPECT_FALSE(none->has_value());
 }
 
-TEST_F(store_test, upsert_replaces_every_field) {
+TEST_P(store_test, upsert_replaces_every_field) {
   auto st = open();
   ASSERT_TRUE(st);
   auto r = sample_request("r1");
@@ -62,7 +63,7 @@ TEST_F(store_test, upsert_replaces_every_field) {
   EXPECT_EQ(st->counts()->requests, 1);
 }
 
-TEST_F(store_test, lookup_by_thread_and_jira_key) {
+TEST_P(store_test, lookup_by_thread_and_jira_key) {
   auto st = open();
   ASSERT_TRUE(st);
   auto r = sample_request("r1");
@@ -81,7 +82,7 @@ TEST_F(store_test, lookup_by_thread_and_jira_key) {
   EXPECT_EQ(*links, (std::vector<thread_link>{{"root-1", "r1", "room-support"}, {"root-moved", "r1", "room-other"}}));
 }
 
-TEST_F(store_test, thread_root_maps_to_one_request) {
+TEST_P(store_test, thread_root_maps_to_one_request) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -104,7 +105,7 @@ TEST_F(store_test, thread_root_maps_to_one_request) {
   EXPECT_EQ(dangling.err().code, errc::constraint);
 }
 
-TEST_F(store_test, duplicate_jira_key_is_rejected) {
+TEST_P(store_test, duplicate_jira_key_is_rejected) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) { DD_ASSERT_OK(t.upsert_request(sample_request("r1"))); });
@@ -117,7 +118,7 @@ TEST_F(store_test, duplicate_jira_key_is_rejected) {
   EXPECT_EQ(r.err().code, errc::constraint);
 }
 
-TEST_F(store_test, open_requests_skip_closed_oldest_first) {
+TEST_P(store_test, open_requests_skip_closed_oldest_first) {
   auto st = open();
   ASSERT_TRUE(st);
   auto closed = minimal_request("a", 1);
@@ -138,7 +139,7 @@ TEST_F(store_test, open_requests_skip_closed_oldest_first) {
   EXPECT_EQ(c->open_requests, 2);
 }
 
-TEST_F(store_test, status_history_in_sequence_per_request) {
+TEST_P(store_test, status_history_in_sequence_per_request) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -163,7 +164,7 @@ TEST_F(store_test, status_history_in_sequence_per_request) {
   EXPECT_EQ(st->counts()->status_changes, 4);
 }
 
-TEST_F(store_test, room_cursors_only_move_forward) {
+TEST_P(store_test, room_cursors_only_move_forward) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -179,7 +180,7 @@ TEST_F(store_test, room_cursors_only_move_forward) {
   EXPECT_EQ(*cs, (std::vector<room_cursor>{{"room-a", 50, "m0"}, {"room-b", 200, "m2"}}));
 }
 
-TEST_F(store_test, timers_set_replace_remove_and_due) {
+TEST_P(store_test, timers_set_replace_remove_and_due) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -207,7 +208,7 @@ TEST_F(store_test, timers_set_replace_remove_and_due) {
   EXPECT_EQ(dangling.err().code, errc::constraint);
 }
 
-TEST_F(store_test, claim_fresh_pending_done) {
+TEST_P(store_test, claim_fresh_pending_done) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -236,7 +237,7 @@ TEST_F(store_test, claim_fresh_pending_done) {
   EXPECT_FALSE(st->action("other")->has_value());
 }
 
-TEST_F(store_test, claim_rolled_back_is_fresh_again) {
+TEST_P(store_test, claim_rolled_back_is_fresh_again) {
   auto st = open();
   ASSERT_TRUE(st);
   {
@@ -255,7 +256,7 @@ TEST_F(store_test, claim_rolled_back_is_fresh_again) {
   EXPECT_EQ(st->action("k")->value().created_at, 3);
 }
 
-TEST_F(store_test, release_and_complete_errors) {
+TEST_P(store_test, release_and_complete_errors) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -288,7 +289,7 @@ TEST_F(store_test, release_and_complete_errors) {
   EXPECT_EQ(counts->actions_pending, 0);
 }
 
-TEST_F(store_test, claim_survives_restart) {
+TEST_P(store_test, claim_survives_restart) {
   {
     auto st = open();
     ASSERT_TRUE(st);
@@ -314,7 +315,7 @@ TEST_F(store_test, claim_survives_restart) {
   });
 }
 
-TEST_F(store_test, outbox_order_global_and_per_request) {
+TEST_P(store_test, outbox_order_global_and_per_request) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -379,7 +380,7 @@ TEST_F(store_test, outbox_order_global_and_per_request) {
 }
 
 // The unit of work of "a new message arrived": every row of it, then one write that fails.
-TEST_F(store_test, failing_write_leaves_nothing) {
+TEST_P(store_test, failing_write_leaves_nothing) {
   auto st = open();
   ASSERT_TRUE(st);
   in_txn(*st, [&](transaction& t) {
@@ -424,7 +425,7 @@ TEST_F(store_test, failing_write_leaves_nothing) {
   check(*reopened);
 }
 
-TEST_F(store_test, one_transaction_at_a_time) {
+TEST_P(store_test, one_transaction_at_a_time) {
   auto st = open();
   ASSERT_TRUE(st);
   auto first = st->begin();
@@ -437,7 +438,7 @@ TEST_F(store_test, one_transaction_at_a_time) {
   DD_ASSERT_OK(third);
 }
 
-TEST_F(store_test, restore_open_requests_and_timers_after_reopen) {
+TEST_P(store_test, restore_open_requests_and_timers_after_reopen) {
   {
     auto st = open();
     ASSERT_TRUE(st);
@@ -464,7 +465,7 @@ TEST_F(store_test, restore_open_requests_and_timers_after_reopen) {
   DD_ASSERT_OK(st->check_integrity());
 }
 
-TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
+TEST_P(store_test, arbitrary_bytes_and_large_texts_round_trip) {
   auto st = open();
   ASSERT_TRUE(st);
   std::string invalid_utf8 = std::string{"\xff\xfe\xc3\x28 lone continuation \x80 overlong \xc0\xaf nul "} + '\0'
@@ -475,7 +476,10 @@ TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
     ch = static_cast<char>(rng() & 0xff);
   auto r = minimal_request("bytes", 1);
   r.text = invalid_utf8;
-  r.root_message_id = "root\xff\xfe";
+  // Identifiers are TEXT: SQLite keeps any bytes, PostgreSQL only UTF-8 (they come from JSON, which is UTF-8).
+  const std::string root = postgres() ? "root-\xc3\xa9" : "root\xff\xfe";
+  const std::string thread = postgres() ? "thread-\xe2\x82\xac" : "thread\xc3\x28";
+  r.root_message_id = root;
   auto large = minimal_request("large", 2);
   large.text = big;
   r.lifecycle = invalid_utf8; // opaque bytes to storage, whatever the actor puts there
@@ -487,7 +491,7 @@ TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
     DD_ASSERT_OK(t.upsert_request(r));
     DD_ASSERT_OK(t.upsert_request(large));
     DD_ASSERT_OK(t.upsert_request(empty));
-    DD_ASSERT_OK(t.link_thread({"thread\xc3\x28", "bytes", "room"}));
+    DD_ASSERT_OK(t.link_thread({thread, "bytes", "room"}));
     auto e = event("e1", "large", "request.created", 1);
     e.payload = big;
     DD_ASSERT_OK(t.enqueue_event(e));
@@ -500,8 +504,8 @@ TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ((*got)->text.size(), invalid_utf8.size());
   EXPECT_EQ((*got)->text, invalid_utf8);
-  EXPECT_EQ((*got)->root_message_id, "root\xff\xfe");
-  EXPECT_EQ(st->request_by_thread("thread\xc3\x28")->value().id, "bytes");
+  EXPECT_EQ((*got)->root_message_id, root);
+  EXPECT_EQ(st->request_by_thread(thread)->value().id, "bytes");
   auto got_large = st->request("large");
   DD_ASSERT_OK(got_large);
   EXPECT_TRUE((*got_large)->text == big) << "1 MB text differs";
@@ -516,7 +520,7 @@ TEST_F(store_test, arbitrary_bytes_and_large_texts_round_trip) {
   DD_ASSERT_OK(st->check_integrity());
 }
 
-TEST_F(store_test, memory_mode_is_private_and_works) {
+TEST_F(sqlite_file_test, memory_mode_is_private_and_works) {
   auto a = open_store("sqlite::memory:");
   DD_ASSERT_OK(a);
   auto b = open_store("sqlite://:memory:");
@@ -527,7 +531,7 @@ TEST_F(store_test, memory_mode_is_private_and_works) {
   EXPECT_EQ(*(*a)->schema_version(), static_cast<int>(sqlite_migrations().size()));
 }
 
-TEST_F(store_test, not_a_database_is_corrupt) {
+TEST_F(sqlite_file_test, not_a_database_is_corrupt) {
   {
     std::ofstream junk{db_path(), std::ios::binary};
     junk << std::string(8192, 'x');
@@ -537,7 +541,7 @@ TEST_F(store_test, not_a_database_is_corrupt) {
   EXPECT_EQ(st.err().code, errc::corrupt) << st.err().message;
 }
 
-TEST_F(store_test, database_file_is_in_wal_mode) {
+TEST_F(sqlite_file_test, database_file_is_in_wal_mode) {
   auto st = open();
   ASSERT_TRUE(st);
   // journal_mode=WAL is stored in the file, so a second, independent connection sees it.
@@ -550,6 +554,8 @@ TEST_F(store_test, database_file_is_in_wal_mode) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
 }
+
+INSTANTIATE_BACKENDS(store_test);
 
 } // namespace
 } // namespace dutydesk::storage::test
