@@ -10,6 +10,7 @@ const char* to_string(ec x) {
     case ec::unknown_room: return "unknown_room";
     case ec::not_found: return "not_found";
     case ec::unavailable: return "unavailable";
+    case ec::storage_unavailable: return "storage_unavailable";
   }
   return "unknown";
 }

@@ -23,6 +23,9 @@ enum class ec : std::uint8_t {
   not_found,
   /// The actor is shutting down or not ready yet.
   unavailable,
+  /// The database could not be reached (the storage actor retries these itself; callers see one only when it gave
+  /// up because the process is stopping).
+  storage_unavailable,
 };
 
 /// "storage_failed", "chat_failed", ...

@@ -14,6 +14,7 @@
 #include <limits>
 #include <map>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -40,7 +41,43 @@ domain::timestamp from_ms(std::int64_t ms) {
 }
 
 caf::error failed(const storage::error& err) {
-  return make_error(ec::storage_failed, err.message);
+  return make_error(err.code == storage::errc::unavailable ? ec::storage_unavailable : ec::storage_failed,
+                    err.message);
+}
+
+bool unavailable(const caf::error& err) {
+  return err.category() == caf::atom("dutydesk") && err.code() == static_cast<std::uint8_t>(ec::storage_unavailable);
+}
+
+void set_health(storage_state& st, bool up, const caf::error& why) {
+  if (st.retry.health->up.exchange(up) == up)
+    return;
+  if (up)
+    spdlog::info("storage: the database answers again");
+  else
+    spdlog::warn("storage: the database cannot be reached; waiting and retrying ({})", describe(why));
+  if (st.retry.on_health)
+    st.retry.on_health(up);
+}
+
+/// Runs a handler, and runs it again while the database cannot be reached: every handler is one unit of work (a
+/// read, or begin ... commit) that the store rolled back when the connection went, so running it again is safe.
+template <class F>
+auto retrying(storage_state& st, F f) -> decltype(f()) {
+  auto pause = st.retry.backoff;
+  for (;;) {
+    auto r = f();
+    if (r.flag != caf::rt_error || !unavailable(r.err)) {
+      set_health(st, true, {});
+      return r;
+    }
+    set_health(st, false, r.err);
+    if (st.retry.health->stopping.load())
+      return r;
+    st.retry.health->retries.fetch_add(1);
+    st.retry.sleep(pause);
+    pause = std::min(pause * 2, st.retry.max_backoff);
+  }
 }
 
 // -- lifecycle JSON -----------------------------------------------------------------------------------------------
@@ -685,17 +722,16 @@ caf::result<claim_reply> on_claim(storage_state& st, const std::string& key, std
   return claim_reply{outcome->status, outcome->record.result.value_or("")};
 }
 
-void on_done(storage_state& st, const std::string& key, const std::string& result, std::int64_t now) {
+caf::result<void> on_done(storage_state& st, const std::string& key, const std::string& result, std::int64_t now) {
   auto txn = st.store->begin();
-  if (!txn) {
-    spdlog::error("storage fails to mark action {} done: {}", key, txn.err().message);
-    return;
-  }
-  auto ok = (*txn)->complete(key, result, now);
+  auto ok = txn ? (*txn)->complete(key, result, now) : storage::result<void>{txn.err()};
   if (ok)
     ok = (*txn)->commit();
-  if (!ok)
+  if (!ok) {
     spdlog::error("storage fails to mark action {} done: {}", key, ok.err().message);
+    return failed(ok.err()); // nobody waits for the answer; the retry wrapper sees an unreachable database
+  }
+  return caf::unit;
 }
 
 caf::result<found_request> on_find(storage_state& st, const std::string& root) {
@@ -880,46 +916,92 @@ std::optional<domain::jira_action> action_of(const storage::jira_op& op) {
 }
 
 storage_actor::behavior_type storage_service(storage_actor::stateful_pointer<storage_state> self,
-                                             std::shared_ptr<storage::store> store, wall_clock now) {
+                                             std::shared_ptr<storage::store> store, wall_clock now,
+                                             storage_retry retry) {
   self->state.store = std::move(store);
+  self->state.retry = std::move(retry);
+  if (!self->state.retry.sleep)
+    self->state.retry.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!self->state.retry.health)
+    self->state.retry.health = std::make_shared<storage_health>();
   self->state.now = now ? std::move(now) : wall_clock{[] {
     return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   }};
   return {
-    [self](atom::save, const persist_request& req) { return on_save(self->state, req); },
-    [self](atom::claim, const std::string& key, std::int64_t at) { return on_claim(self->state, key, at); },
+    [self](atom::save, const persist_request& req) {
+      return retrying(self->state, [&] { return on_save(self->state, req); });
+    },
+    [self](atom::claim, const std::string& key, std::int64_t at) {
+      return retrying(self->state, [&] { return on_claim(self->state, key, at); });
+    },
     [self](atom::done, const std::string& key, const std::string& result, std::int64_t at) {
-      on_done(self->state, key, result, at);
+      retrying(self->state, [&] { return on_done(self->state, key, result, at); });
     },
-    [self](atom::find, const std::string& root) { return on_find(self->state, root); },
-    [self](atom::load, const std::string& room) { return on_load(self->state, room); },
-    [self](atom::cursor, const cursor_update& u) { return on_cursor(self->state, u); },
-    [self](atom::cursors) { return on_cursors(self->state); },
-    [self](atom::jira, const jira_ops_query& q) { return on_jira_ops(self->state, q); },
-    [self](atom::jira, const jira_op_update& u) { return on_jira_update(self->state, u); },
-    [self](atom::jira, const jira_link_query& q) { return on_jira_link(self->state, q); },
-    [self](atom::jira, const jira_comment_query& q) { return on_jira_comment(self->state, q); },
-    [self](atom::jira, const storage::jira_link& l) { return on_jira_set_link(self->state, l); },
-    [self](atom::jira, const storage::jira_comment_link& l) { return on_jira_link_comment(self->state, l); },
-    [self](atom::inbox, const storage::inbox_delivery& d) { return on_inbox_add(self->state, d); },
-    [self](atom::inbox, std::size_t limit) { return on_inbox_pending(self->state, limit); },
-    [self](atom::inbox, const inbox_done& d) { return on_inbox_done(self->state, d); },
-    [self](atom::inbox, const inbox_prune& p) { return on_inbox_prune(self->state, p); },
-    [self](atom::get, const std::string& key) { return on_state_get(self->state, key); },
+    [self](atom::find, const std::string& root) {
+      return retrying(self->state, [&] { return on_find(self->state, root); });
+    },
+    [self](atom::load, const std::string& room) {
+      return retrying(self->state, [&] { return on_load(self->state, room); });
+    },
+    [self](atom::cursor, const cursor_update& u) {
+      return retrying(self->state, [&] { return on_cursor(self->state, u); });
+    },
+    [self](atom::cursors) {
+      return retrying(self->state, [&] { return on_cursors(self->state); });
+    },
+    [self](atom::jira, const jira_ops_query& q) {
+      return retrying(self->state, [&] { return on_jira_ops(self->state, q); });
+    },
+    [self](atom::jira, const jira_op_update& u) {
+      return retrying(self->state, [&] { return on_jira_update(self->state, u); });
+    },
+    [self](atom::jira, const jira_link_query& q) {
+      return retrying(self->state, [&] { return on_jira_link(self->state, q); });
+    },
+    [self](atom::jira, const jira_comment_query& q) {
+      return retrying(self->state, [&] { return on_jira_comment(self->state, q); });
+    },
+    [self](atom::jira, const storage::jira_link& l) {
+      return retrying(self->state, [&] { return on_jira_set_link(self->state, l); });
+    },
+    [self](atom::jira, const storage::jira_comment_link& l) {
+      return retrying(self->state, [&] { return on_jira_link_comment(self->state, l); });
+    },
+    [self](atom::inbox, const storage::inbox_delivery& d) {
+      return retrying(self->state, [&] { return on_inbox_add(self->state, d); });
+    },
+    [self](atom::inbox, std::size_t limit) {
+      return retrying(self->state, [&] { return on_inbox_pending(self->state, limit); });
+    },
+    [self](atom::inbox, const inbox_done& d) {
+      return retrying(self->state, [&] { return on_inbox_done(self->state, d); });
+    },
+    [self](atom::inbox, const inbox_prune& p) {
+      return retrying(self->state, [&] { return on_inbox_prune(self->state, p); });
+    },
+    [self](atom::get, const std::string& key) {
+      return retrying(self->state, [&] { return on_state_get(self->state, key); });
+    },
     [self](atom::save, const std::string& key, const std::string& value) {
-      return on_state_set(self->state, key, value);
+      return retrying(self->state, [&] { return on_state_set(self->state, key, value); });
     },
-    [self](atom::events, const events_query& q) { return on_events(self->state, q); },
-    [self](atom::events, const events_sent& x) { return on_events_sent(self->state, x); },
-    [self](atom::gauges, const std::string& sink) { return on_gauges(self->state, sink); },
+    [self](atom::events, const events_query& q) {
+      return retrying(self->state, [&] { return on_events(self->state, q); });
+    },
+    [self](atom::events, const events_sent& x) {
+      return retrying(self->state, [&] { return on_events_sent(self->state, x); });
+    },
+    [self](atom::gauges, const std::string& sink) {
+      return retrying(self->state, [&] { return on_gauges(self->state, sink); });
+    },
   };
 }
 
 storage_actor spawn_storage(caf::actor_system& sys, std::shared_ptr<storage::store> store, bool detached,
-                            wall_clock now) {
+                            wall_clock now, storage_retry retry) {
   if (detached)
-    return sys.spawn<caf::detached>(storage_service, std::move(store), std::move(now));
-  return sys.spawn(storage_service, std::move(store), std::move(now));
+    return sys.spawn<caf::detached>(storage_service, std::move(store), std::move(now), std::move(retry));
+  return sys.spawn(storage_service, std::move(store), std::move(now), std::move(retry));
 }
 
 } // namespace dutydesk::actors

@@ -112,7 +112,15 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
 
   serve_config sys_cfg;
   caf::actor_system sys{sys_cfg};
-  auto storage = actors::spawn_storage(sys, store, true);
+  // Metrics: one registry for the process (served on metrics.listen below, also while connecting).
+  auto metrics = std::make_shared<metrics::registry>();
+  // A database that cannot be reached (a PostgreSQL restart) makes the storage actor wait and retry in order;
+  // /readyz and dutydesk_storage_up show it meanwhile.
+  actors::storage_retry retry;
+  retry.on_health = [metrics](bool up) { metrics->storage_up(up); };
+  auto storage_health = retry.health;
+  metrics->storage_up(true);
+  auto storage = actors::spawn_storage(sys, store, true, {}, std::move(retry));
 
   // Where the realtime connection's backfill starts: the oldest room cursor, so nothing unhandled is skipped.
   std::int64_t backfill_since = 0;
@@ -133,8 +141,6 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   if (backfill_since == 0)
     backfill_since = system_now().time_since_epoch().count();
 
-  // Metrics: one registry for the process, served on metrics.listen from the start (also while connecting).
-  auto metrics = std::make_shared<metrics::registry>();
   metrics::exposer exposer{metrics, cfg.metrics.listen.host, cfg.metrics.listen.port};
   if (auto problem = exposer.listen(); !problem.empty()) {
     err << "dutydesk serve: cannot serve metrics on " << cfg.metrics.listen.host << ':' << cfg.metrics.listen.port
@@ -201,10 +207,14 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     http.on("GET", "/healthz", [](io::http_server_request, io::http_server::respond r) {
       r(io::http_server_response{200, "text/plain; charset=utf-8", "ok\n", {}});
     });
-    http.on("GET", "/readyz", [&chat](io::http_server_request, io::http_server::respond r) {
+    http.on("GET", "/readyz", [&chat, storage_health](io::http_server_request, io::http_server::respond r) {
       bool live = chat.stats().lives > chat.stats().drops;
-      r(io::http_server_response{live ? 200u : 503u, "text/plain; charset=utf-8",
-                                 live ? "ready\n" : "realtime connection down\n", {}});
+      bool db = storage_health->up.load();
+      r(io::http_server_response{live && db ? 200u : 503u, "text/plain; charset=utf-8",
+                                 !db     ? "storage unavailable\n"
+                                 : !live ? "realtime connection down\n"
+                                         : "ready\n",
+                                 {}});
     });
     listen_error = http.listen();
   });
@@ -334,6 +344,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   stop_relays();
   caf::anon_send_exit(duty, caf::exit_reason::user_shutdown);
   oncall.stop();
+  storage_health->stopping = true; // a storage actor waiting for the database gives up now
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
   runtime.stop();
   exposer.stop();

@@ -95,6 +95,8 @@ public:
   void websocket_connected(bool up);
   /// dutydesk_nats_connected: 1 while the NATS connection is up.
   void nats_connected(bool up);
+  /// 1 while the database answers; set by the storage actor, which waits (and retries) while it does not.
+  void storage_up(bool up);
   /// dutydesk_webhook_deliveries_total{result}: the answer to an incoming Jira webhook ("accepted", "duplicate",
   /// "unauthorized", "bad_request", "too_large", "unsupported", "error").
   void webhook_delivery(std::string_view result);

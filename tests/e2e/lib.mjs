@@ -86,14 +86,41 @@ ${pollInterval ? `  poll_interval: ${pollInterval}\n` : ''}`;
 }
 
 /**
- * The dutydesk YAML for a simulator; `dir` holds the SQLite database. Optional, for the Jira mirror tests:
+ * The storage backend of the run: PostgreSQL when DUTYDESK_E2E_POSTGRES_URL names a server (scripts/test.sh starts
+ * one for the second pass of the suite), else SQLite.
+ */
+export const pgBase = process.env.DUTYDESK_E2E_POSTGRES_URL || '';
+export const storageBackend = pgBase ? 'postgres' : 'sqlite';
+const pgDatabases = new Map();
+
+/**
+ * The storage URL of a test directory: SQLite `dir`/dd.db, or a PostgreSQL database of its own (created the first
+ * time, the same one again when dutydesk is restarted on the same directory).
+ */
+export function storageUrl(dir) {
+  if (!pgBase) return `sqlite://${path.resolve(dir, 'dd.db')}`;
+  let url = pgDatabases.get(dir);
+  if (!url) {
+    const name = `e2e_${process.pid}_${pgDatabases.size + 1}`;
+    const r = spawnSync('psql', [pgBase, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot create the PostgreSQL database ${name}: ${r.stderr || r.error}`);
+    const u = new URL(pgBase);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    pgDatabases.set(dir, url);
+  }
+  return url;
+}
+
+/**
+ * The dutydesk YAML for a simulator; `dir` holds the SQLite database (or names the PostgreSQL one, storageUrl). Optional, for the Jira mirror tests:
  * `flavor` (datacenter | cloud), `webhookSecret`, `pollInterval`, and `jiraStatuses` (map open/in_progress/done to
  * To Do / In Progress / Done). For the feedback and events tests: `feedback` ({expireAfter, anonymous}: enables the
  * survey) and `events` ({natsUrl, stream, webhooks: [{url, secret}]}). The defaults give the lifecycle tests'
  * configuration.
  */
 export function configYaml({ urls, dir, httpPort, metricsPort, remindCicd = '3s', remindDba = '1h',
-  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, feedback, events }) {
+  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, feedback, events, storage }) {
   const js = (name) => (jiraStatuses ? `\n    jira_status: ${name}` : '');
   const fb = feedback ? `feedback:\n  enabled: true\n  expire_after: ${feedback.expireAfter ?? '7d'}\n` +
     `  anonymous: ${feedback.anonymous ?? true}\n` : '';
@@ -109,7 +136,7 @@ ${jiraYaml(urls, flavor, webhookSecret, pollInterval)}oncall:
   url: ${urls.oncall}
   token: oncall-token-000000000000000000
 storage:
-  url: sqlite://${path.resolve(dir, 'dd.db')}
+  url: ${storage ?? storageUrl(dir)}
 http:
   listen: 127.0.0.1:${httpPort}
 metrics:
@@ -317,7 +344,7 @@ export async function waitFor(what, probe, { timeout = 10000, interval = 75, con
  */
 export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', beforeServe, name = 'e2e', waitRealtime = true,
   flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, jiraWebhook = false, feedback,
-  events } = {}) {
+  events, storage } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), `dutydesk-${name}-`));
   const stack = { dir, logPath: path.join(dir, 'dutydesk.log'), configPath: path.join(dir, 'dutydesk.yaml') };
   stack.sim = startSim();
@@ -327,7 +354,7 @@ export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', bef
   Object.assign(stack, { httpPort, metricsPort, flavor, webhookSecret, webhookUrl: `http://127.0.0.1:${httpPort}/jira/webhook` });
   stack.jira = jiraControl(stack.ctl, flavor);
   writeFileSync(stack.configPath, configYaml({ urls: stack.urls, dir, httpPort, metricsPort, remindCicd, remindDba,
-    flavor, webhookSecret, pollInterval, jiraStatuses, feedback, events }));
+    flavor, webhookSecret, pollInterval, jiraStatuses, feedback, events, storage }));
   if (jiraWebhook) {
     for (const w of await stack.jira.webhooks()) await stack.jira.deleteWebhook(w.id);
     await stack.jira.addWebhook({ name: `dutydesk-${name}`, url: stack.webhookUrl, events: JIRA_EVENTS, secret: webhookSecret });
