@@ -108,8 +108,7 @@ struct registry::impl {
             gauge(*reg, "dutydesk_websocket_connected", "1 while the Rocket.Chat realtime session is live.").Add({})),
         nats_connected(gauge(*reg, "dutydesk_nats_connected", "1 while the NATS connection is up.")),
         storage_up(gauge(*reg, "dutydesk_storage_up",
-                         "1 while the database answers, 0 while dutydesk waits for it to come back.")
-                     .Add({})),
+                         "1 while the database answers, 0 while dutydesk waits for it to come back.")),
         webhook_deliveries(counter(*reg, "dutydesk_webhook_deliveries_total",
                                    "Incoming Jira webhook deliveries by the answer given.")),
         outbox_depth(gauge(*reg, "dutydesk_outbox_depth", "Entries waiting in an outbox, by queue.")),
@@ -138,7 +137,8 @@ struct registry::impl {
   Gauge& websocket_connected;
   // No series until the first nats_connected(): a process without NATS (webhooks only) must not read as "down".
   Family<Gauge>& nats_connected;
-  Gauge& storage_up;
+  // No series until the first storage_up(): a registry that no storage actor reports to does not read as "down".
+  Family<Gauge>& storage_up;
   Family<Counter>& webhook_deliveries;
   Family<Gauge>& outbox_depth;
   Family<Gauge>& outbox_oldest_age;
@@ -221,7 +221,7 @@ void registry::websocket_connected(bool up) { impl_->websocket_connected.Set(up 
 
 void registry::nats_connected(bool up) { impl_->nats_connected.Add({}).Set(up ? 1 : 0); }
 
-void registry::storage_up(bool up) { impl_->storage_up.Set(up ? 1 : 0); }
+void registry::storage_up(bool up) { impl_->storage_up.Add({}).Set(up ? 1 : 0); }
 
 void registry::webhook_delivery(std::string_view result) {
   impl_->webhook_deliveries.Add({{"result", str(result)}}).Increment();

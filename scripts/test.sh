@@ -5,8 +5,10 @@
 #   3. end to end on loopback (tests/e2e): the simulator alone, and `dutydesk serve` against it; the demo story
 #      (README command 1, non-interactive); the conformance suite: the simulator driven by official clients (npm)
 #      and Prism on Atlassian's spec
-#   4. the whole unit suite again under ASan+UBSan, and the e2e and conformance suites against the sanitized
-#      binaries
+#   4. a fuzz smoke run of the four parser targets (fuzz/, scripts/fuzz.sh); the whole unit suite again under
+#      ASan+UBSan, and the e2e and conformance suites against the sanitized binaries
+# One real PostgreSQL 15 on loopback serves the whole run (DUTYDESK_TEST_POSTGRES_URL): the storage tests on both
+# backends, the CLI's migrate, and a second pass of the e2e suite with storage.url on PostgreSQL.
 # --fast skips 4 (for the edit-build-test loop; CI always runs everything).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +36,14 @@ ctest_counts() {  # parses ctest's "N% tests passed, F tests failed out of T"
   count $((total - fails)) "$fails"
 }
 logdir="$root/build/test-logs"
+
+# The run's PostgreSQL: started once, destroyed (by its PID, with its data) however the script ends.
+pg_dir="$root/build/pg-run"
+mkdir -p "$root/build"
+DUTYDESK_TEST_POSTGRES_URL=$("$root/scripts/pg_server.sh" start "$pg_dir")
+export DUTYDESK_TEST_POSTGRES_URL
+trap '"$root/scripts/pg_server.sh" destroy "$pg_dir" >/dev/null 2>&1 || true' EXIT
+echo "== PostgreSQL for the run: $DUTYDESK_TEST_POSTGRES_URL"
 
 stage() {  # stage <name>: prints the time the previous stage took, then the new stage's heading
   local now
@@ -72,6 +82,11 @@ node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts
 stage "simulator end to end (real binary, loopback)"
 node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
 
+stage "simulator end to end on PostgreSQL (storage.url postgresql://)"
+export DUTYDESK_E2E_POSTGRES_URL=$DUTYDESK_TEST_POSTGRES_URL
+node_suite e2e-postgres bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
+unset DUTYDESK_E2E_POSTGRES_URL
+
 stage "demo (README command 1, story only)"
 if DEMO_NO_BUILD=1 DEMO_NONINTERACTIVE=1 bash "$root/scripts/demo.sh" >"$logdir/demo.log" 2>&1; then count 1 0; else
   echo "demo failed; its log:"; tail -40 "$logdir/demo.log"; count 0 1; rc=1; fi
@@ -80,6 +95,9 @@ stage "conformance (official clients and specs)"
 node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/tests/io_tests"
 
 if [[ $fast -eq 0 ]]; then
+  stage "fuzz smoke (libFuzzer + ASan/UBSan, clang; 15 s per target)"
+  if bash "$root/scripts/fuzz.sh" 15 "$root/build-fuzz" 2>&1 | tee "$logdir/fuzz.log"; then count 1 0; else
+    count 0 1; rc=1; fi
   stage "sanitizer build (ASan+UBSan)"
   "$root/scripts/build.sh" "$root/build-asan" -DDUTYDESK_SANITIZE=ON
   stage "unit tests under ASan+UBSan"
@@ -93,6 +111,16 @@ if [[ $fast -eq 0 ]]; then
 fi
 
 stage ""
+# What failed, by name, at the end where a truncated CI log still shows it.
+if [[ $failed -gt 0 || $rc -ne 0 ]]; then
+  echo "== failures:"
+  for f in "$logdir"/*.log; do
+    name=$(basename "$f" .log)
+    sed -n '/The following tests FAILED:/,/^Errors while running/p' "$f" | grep -E "^\s+[0-9]+ - " | sed "s/^/  $name: /" || true
+    grep -E "^\s*not ok [0-9]+ - " "$f" | sed "s/^\s*/  $name: /" || true
+    grep -E "^FAIL: " "$f" | sed "s/^/  $name: /" || true
+  done
+fi
 echo "== done in $(( $(date +%s) - start )) s"
 echo "total: $passed passed, $failed failed"
 [[ $rc -eq 0 && $failed -eq 0 ]]

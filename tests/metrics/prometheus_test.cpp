@@ -168,13 +168,14 @@ TEST_F(RealPrometheus, EvaluatesEveryShippedExpressionAndSeesTheRecordedValues) 
   EXPECT_EQ(value_of(R"(dutydesk_outbox_oldest_age_seconds{queue="events"})"), "120");
   EXPECT_EQ(value_of("dutydesk_websocket_connected"), "1");
   EXPECT_EQ(value_of("dutydesk_nats_connected"), "1");
+  EXPECT_EQ(value_of("dutydesk_storage_up"), "1");
   // 120 s and 600 s: the median is the top of the 60..300 bucket.
   EXPECT_EQ(value_of(R"(histogram_quantile(0.5, sum by (le) (dutydesk_first_response_seconds_bucket{team="cicd"})))"),
             "300");
   // Every family of the registry reached Prometheus.
   auto names = query(R"(count by (__name__) ({__name__=~"dutydesk_.*"}))");
   ASSERT_TRUE(names);
-  EXPECT_EQ((*names)["data"]["result"].size(), 22u + 2 * 3) << names->dump(); // histograms: _bucket, _sum, _count
+  EXPECT_EQ((*names)["data"]["result"].size(), 23u + 2 * 3) << names->dump(); // histograms: _bucket, _sum, _count
 
   // The rules loaded and evaluate cleanly.
   ASSERT_TRUE(eventually([&] {

@@ -31,7 +31,7 @@ TEST_F(Promtool, RulesAreValid) {
   auto r = run_command(promtool_ + " check rules " + quoted(source_dir() / "docker/prometheus/rules.yml"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto n = dutydesk::test::rule_count();
-  EXPECT_EQ(n, 10u);
+  EXPECT_EQ(n, 11u);
   EXPECT_NE(r.output.find("SUCCESS: " + std::to_string(n) + " rules found"), std::string::npos) << r.output;
 }
 

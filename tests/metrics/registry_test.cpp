@@ -62,6 +62,7 @@ TEST(MetricsRegistry, FreshRegistryExposesOnlyTheUnlabelledWebsocketSeries) {
   expect_lines(have, {"dutydesk_websocket_reconnects_total 0", "dutydesk_websocket_connected 0"});
   EXPECT_EQ(count_prefixed(have, "dutydesk_"), 2u);
   EXPECT_EQ(count_prefixed(have, "dutydesk_nats_connected"), 0u); // no NATS configured reads as absent, not down
+  EXPECT_EQ(count_prefixed(have, "dutydesk_storage_up"), 0u);     // set by serve's storage actor
 }
 
 TEST(MetricsRegistry, EveryFamilyHasItsContractNameAndType) {
@@ -86,6 +87,7 @@ TEST(MetricsRegistry, EveryFamilyHasItsContractNameAndType) {
     "dutydesk_websocket_reconnects_total counter",
     "dutydesk_websocket_connected gauge",
     "dutydesk_nats_connected gauge",
+    "dutydesk_storage_up gauge",
     "dutydesk_webhook_deliveries_total counter",
     "dutydesk_outbox_depth gauge",
     "dutydesk_outbox_oldest_age_seconds gauge",

@@ -48,6 +48,7 @@ inline void record_script(metrics::registry& m) {
   m.websocket_connected(true);
   m.websocket_reconnect();
   m.nats_connected(true);
+  m.storage_up(true);
   m.webhook_delivery("accepted");
   m.webhook_delivery("accepted");
   m.webhook_delivery("accepted");
