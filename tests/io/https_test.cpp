@@ -6,8 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -16,11 +14,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include "io/http_client.hpp"
 #include "sim_fixture.hpp"
+#include "tls_support.hpp"
 
 using namespace dutydesk::io;
 using dutydesk::test::run_until;
@@ -32,51 +29,9 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-struct self_signed {
-  std::string cert_pem, key_pem;
-};
-
-std::string bio_string(BIO* b) {
-  char* data = nullptr;
-  long n = BIO_get_mem_data(b, &data);
-  return std::string(data, static_cast<std::size_t>(n));
-}
-
-self_signed make_cert() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
-                             0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:localhost"},
-                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(x, key, EVP_sha256());
-  self_signed out;
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(b, x);
-  out.cert_pem = bio_string(b);
-  BIO_free(b);
-  b = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
-  out.key_pem = bio_string(b);
-  BIO_free(b);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return out;
-}
+using dutydesk::test::make_cert;
+using dutydesk::test::self_signed;
+using dutydesk::test::temp_file;
 
 struct https_server {
   explicit https_server(const self_signed& c) : ctx(ssl::context::tls_server) {
@@ -122,21 +77,6 @@ struct https_server {
   tcp::acceptor acceptor{ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)};
   std::atomic<int> refused_handshakes{0};
   std::thread thread;
-};
-
-struct temp_file {
-  explicit temp_file(const std::string& content) {
-    char tmpl[] = "/tmp/dutydesk-io-ca-XXXXXX";
-    int fd = mkstemp(tmpl);
-    path = tmpl;
-    if (fd >= 0) {
-      auto n = write(fd, content.data(), content.size());
-      (void)n;
-      close(fd);
-    }
-  }
-  ~temp_file() { std::remove(path.c_str()); }
-  std::string path;
 };
 
 http_result get(net::io_context& ioc, http_client& c, const std::string& url) {
