@@ -207,9 +207,125 @@ meteor_error read_meteor_error(element e) {
   return m;
 }
 
+namespace {
+
+constexpr std::string_view replacement = "\xEF\xBF\xBD"; // U+FFFD
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/// The code unit of the `\uXXXX` escape at `i`, or -1 when there is none.
+int escape_at(std::string_view s, std::size_t i) {
+  if (i + 6 > s.size() || s[i] != '\\' || s[i + 1] != 'u')
+    return -1;
+  int v = 0;
+  for (std::size_t k = i + 2; k < i + 6; ++k) {
+    int h = hex_value(s[k]);
+    if (h < 0)
+      return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+/// The length of the well-formed UTF-8 sequence at `i`, or 0 with `bad` set to the length of its maximal ill-formed
+/// prefix (always at least 1), which becomes one U+FFFD (Unicode §3.9, as browsers decode).
+std::size_t utf8_at(std::string_view s, std::size_t i, std::size_t& bad) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  std::size_t need = 0;
+  unsigned char lo = 0x80, hi = 0xBF; // the range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    bad = 1;
+    return 0;
+  }
+  std::size_t k = 1;
+  for (; k <= need; ++k) {
+    if (i + k >= s.size())
+      break;
+    auto x = b(i + k);
+    if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF))
+      break;
+  }
+  if (k > need)
+    return need + 1;
+  bad = k;
+  return 0;
+}
+
+/// `text` with every ill-formed UTF-8 sequence and every unpaired surrogate escape (`\ud800` alone, as JavaScript's
+/// JSON.stringify writes a lone surrogate) replaced by U+FFFD, so that one odd character does not make a whole
+/// message (or a whole sync of messages) unreadable. Syntax errors stay errors.
+std::string replace_invalid_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\' && i + 1 < text.size()) {
+      int cu = escape_at(text, i);
+      if (cu >= 0xD800 && cu <= 0xDBFF) {
+        int next = escape_at(text, i + 6);
+        if (next >= 0xDC00 && next <= 0xDFFF) {
+          out.append(text.substr(i, 12));
+          i += 12;
+        } else {
+          out += "\\ufffd";
+          i += 6;
+        }
+      } else if (cu >= 0xDC00 && cu <= 0xDFFF) {
+        out += "\\ufffd";
+        i += 6;
+      } else {
+        out.append(text.substr(i, 2)); // any other escape, "\\" included: its second character is never special
+        i += 2;
+      }
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      std::size_t bad = 0;
+      if (auto n = utf8_at(text, i, bad)) {
+        out.append(text.substr(i, n));
+        i += n;
+      } else {
+        out += replacement;
+        i += bad;
+      }
+    }
+  }
+  return out;
+}
+
+} // namespace
+
 bool parse_document(std::string_view text, element& out, std::string& why) {
   thread_local simdjson::dom::parser parser;
   auto err = parser.parse(text.data(), text.size(), true).get(out);
+  if (err == simdjson::UTF8_ERROR || err == simdjson::STRING_ERROR) {
+    // Invalid UTF-8 or a lone surrogate escape: read it with U+FFFD in their place (the parser copies its input, so
+    // the elements do not refer to `fixed`).
+    auto fixed = replace_invalid_text(text);
+    if (parser.parse(fixed.data(), fixed.size(), true).get(out) == simdjson::SUCCESS)
+      return true;
+  }
   if (err != simdjson::SUCCESS) {
     why = std::string("invalid JSON: ") + simdjson::error_message(err);
     return false;

@@ -683,7 +683,13 @@ struct detail::ddp_session_impl : std::enable_shared_from_this<detail::ddp_sessi
       rm2.backfilling = false;
       if (!r.ok()) {
         ++self->stats.backfill_failures;
-        return self->fail("ddp backfill of room " + rid + " failed: " + r.error().error);
+        if (self->transient(r.error()))
+          return self->fail("ddp backfill of room " + rid + " failed: " + r.error().error);
+        // Refused or unreadable (e.g. a message of a shape the parser rejects): the same sync would fail again after
+        // every reconnect and keep every room down. Live without it; the next reconnect syncs from the same cursor.
+        self->log("ddp backfill of room " + rid + " refused: " + describe(r.error()));
+        self->go_live(rm2);
+        return self->check_live();
       }
       auto xs = r.value().updated;
       std::stable_sort(xs.begin(), xs.end(), [](const chat_message& a, const chat_message& b) {
