@@ -322,6 +322,42 @@ TEST_F(ChannelSupervisor, system_edited_own_and_other_room_messages_are_ignored)
   EXPECT_EQ(s.in_flight, 0u);
 }
 
+TEST_F(ChannelSupervisor, bad_input_spawns_a_request_only_for_a_plain_top_level_message_of_its_room) {
+  // System messages of types the filter has never heard of, an rm tombstone of a thread root, a message of a room
+  // this supervisor does not own, and a 1 MiB message with replacement characters (what the parser makes of
+  // invalid UTF-8): only the last one is a request, with its whole text.
+  std::vector<actors::chat_event> ignored;
+  for (const char* t : {"rm", "ul", "au", "room_changed_topic", "a-type-from-the-future"}) {
+    auto ev = top(std::string{"sys-"} + t, "carol", std::string{t} == "rm" ? "" : "carol", 100);
+    ev.msg.type = t;
+    ignored.push_back(ev);
+  }
+  auto tombstone_reply = in_thread("sys-rm-reply", "sys-rm", "carol", "", 110);
+  tombstone_reply.msg.type = "rm";
+  ignored.push_back(tombstone_reply);
+  auto general = top("elsewhere", "carol", "lunch?", 120);
+  general.msg.room = "general";
+  ignored.push_back(general);
+  auto no_author = top("anonymous", "", "who wrote this?", 130);
+  ignored.push_back(no_author);
+  for (auto& ev : ignored)
+    chat(ev);
+  EXPECT_TRUE(kids->all.empty());
+  EXPECT_EQ(duty->asks, 0);
+  EXPECT_EQ(status().ignored, ignored.size());
+
+  std::string text;
+  while (text.size() < 1024 * 1024)
+    text += "runner-7 \xEF\xBF\xBD ENOSPC\n";
+  chat(top("big", "carol", text, 200));
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(kids->all[0]->created());
+  EXPECT_EQ(std::get<domain::created>(kids->all[0]->args.start).text, text);
+  auto s = status();
+  EXPECT_EQ(s.requests_created, 1u);
+  EXPECT_EQ(s.ignored, ignored.size());
+}
+
 TEST_F(ChannelSupervisor, thread_reply_goes_to_the_request_of_its_thread) {
   chat(top("root1", "carol", "first", 100));
   chat(top("root2", "dave", "second", 200));
@@ -662,4 +698,137 @@ TEST_F(ChannelSupervisor, a_task_born_in_jira_is_posted_once_and_becomes_a_reque
   // Again (a replayed delivery): the same request, nothing new.
   EXPECT_EQ(request<std::string>(sup, atom::open_v, b), id);
   EXPECT_EQ(kids->all.size(), 1u);
+}
+
+// -- restored requests and their stored Jira link -------------------------------------------------------------------
+
+namespace {
+
+struct link_log {
+  std::map<std::string, storage::jira_link> links; // by request id
+  std::vector<std::string> queries;                // request ids looked up
+};
+
+/// fake_storage plus Jira links by request id (storage_behavior answers every link query empty).
+actors::storage_actor::behavior_type fake_link_storage(actors::storage_actor::pointer, std::shared_ptr<storage_log> log,
+                                                       std::shared_ptr<link_log> links) {
+  return {
+    [log](atom::save, actors::persist_request& p) {
+      log->records[p.record.root_message_id] = p.record;
+      return true;
+    },
+    [](atom::claim, std::string&, std::int64_t) { return actors::claim_reply{}; },
+    [](atom::done, std::string&, std::string&, std::int64_t) {},
+    [log](atom::find, std::string& root) {
+      actors::found_request f;
+      if (auto it = log->records.find(root); it != log->records.end())
+        f.record = it->second;
+      return f;
+    },
+    [log](atom::load, std::string& room) {
+      std::vector<domain::request_record> xs;
+      for (const auto& [root, r] : log->records)
+        if (r.room == room && r.phase != domain::request_phase::moved)
+          xs.push_back(r);
+      return xs;
+    },
+    [](atom::cursor, actors::cursor_update&) { return true; },
+    [](atom::cursors) { return std::vector<storage::room_cursor>{}; },
+    [links](atom::jira, actors::jira_link_query& q) {
+      links->queries.push_back(q.request_id);
+      actors::jira_link_answer a;
+      if (auto it = links->links.find(q.request_id); it != links->links.end())
+        a.link = it->second;
+      return a;
+    },
+    [](atom::jira, actors::jira_ops_query&) { return std::vector<storage::jira_op>{}; },
+    [](atom::jira, actors::jira_op_update&) { return true; },
+    [](atom::jira, storage::jira_link&) { return true; },
+    [](atom::jira, storage::jira_comment_link&) { return true; },
+    [](atom::jira, actors::jira_comment_query&) { return actors::jira_comment_answer{}; },
+    [](atom::inbox, storage::inbox_delivery&) { return true; },
+    [](atom::inbox, std::size_t) { return std::vector<storage::inbox_delivery>{}; },
+    [](atom::inbox, actors::inbox_done&) { return true; },
+    [](atom::inbox, actors::inbox_prune&) { return std::size_t{0}; },
+    [](atom::get, std::string&) { return std::string{}; },
+    [](atom::save, std::string&, std::string&) { return true; },
+    [](atom::events, actors::events_query&) { return std::vector<storage::outbox_event>{}; },
+    [](atom::events, actors::events_sent&) { return true; },
+    [](atom::gauges, const std::string&) { return actors::storage_gauges{}; },
+  };
+}
+
+/// The supervisor of a channel mirrored to Jira, over a store that holds Jira links.
+class ChannelSupervisorJiraLinks : public ChannelSupervisor {
+protected:
+  std::shared_ptr<link_log> links = std::make_shared<link_log>();
+  actors::storage_actor plain_storage;
+
+  void SetUp() override {
+    ChannelSupervisor::SetUp();
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    run();
+    plain_storage = storage_hdl;
+    storage_hdl = sys.spawn(fake_link_storage, store, links);
+    auto a = args();
+    a.params.jira = true;
+    sup = actors::spawn_channel(sys, std::move(a));
+    run();
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(plain_storage, caf::exit_reason::user_shutdown);
+    ChannelSupervisor::TearDown();
+  }
+
+  std::shared_ptr<child> kid(const std::string& root) {
+    for (auto& c : kids->all)
+      if (auto* r = std::get_if<domain::restored>(&c->args.start); r != nullptr && r->record.root_message_id == root)
+        return c;
+    return nullptr;
+  }
+};
+
+} // namespace
+
+// Found by the chaos run: dutydesk killed after the Jira bridge stored "issue created, linked" and before the request
+// took jira_linked. The restarted request had no key and its thread never got the "Jira: [KEY](url)" post (a later
+// move would have given the target channel a second issue).
+TEST_F(ChannelSupervisorJiraLinks, a_restored_request_without_its_issue_key_gets_the_stored_link_again) {
+  store->records["a"] = stored("a");
+  auto b = stored("b");
+  b.jira_key = "SUP-2";
+  b.jira_url = "http://jira.test/browse/SUP-2";
+  store->records["b"] = b;
+  store->records["c"] = stored("c");
+  links->links["a"] = storage::jira_link{"a", "SUP-7", "10007", "http://jira.test/browse/SUP-7", "SUP", 1};
+  links->links["b"] = storage::jira_link{"b", "SUP-2", "10002", "http://jira.test/browse/SUP-2", "SUP", 1};
+  EXPECT_EQ(request<std::size_t>(sup, atom::restore_v), 3u);
+  run();
+  ASSERT_EQ(kids->all.size(), 3u);
+  auto a = kid("a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->jira.size(), 1u);
+  EXPECT_EQ(a->jira[0].request_id, "a");
+  const auto* linked = std::get_if<domain::jira_linked>(&a->jira[0].change);
+  ASSERT_NE(linked, nullptr);
+  EXPECT_EQ(linked->key, "SUP-7");
+  EXPECT_EQ(linked->url, "http://jira.test/browse/SUP-7");
+  ASSERT_NE(kid("b"), nullptr);
+  EXPECT_TRUE(kid("b")->jira.empty()); // it has its key: nothing to hand over
+  ASSERT_NE(kid("c"), nullptr);
+  EXPECT_TRUE(kid("c")->jira.empty()); // no link stored (the issue is not created yet)
+  EXPECT_EQ(links->queries, (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_F(ChannelSupervisorJiraLinks, a_request_restored_for_a_thread_reply_gets_its_stored_link_too) {
+  store->records["a"] = stored("a");
+  links->links["a"] = storage::jira_link{"a", "SUP-7", "10007", "http://jira.test/browse/SUP-7", "SUP", 1};
+  chat(in_thread("r1", "a", "mia", "any news", 200));
+  ASSERT_EQ(kids->all.size(), 1u);
+  auto a = kid("a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->jira.size(), 1u);
+  EXPECT_EQ(std::get<domain::jira_linked>(a->jira[0].change).key, "SUP-7");
+  ASSERT_EQ(a->args.then.size() + a->replies.size(), 1u);
 }
