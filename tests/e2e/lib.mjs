@@ -66,6 +66,9 @@ export async function freePort() {
   return port;
 }
 
+/** The default jira.webhook_secret: long enough for scripts/scan_secrets.sh to look for it in the logs. */
+export const E2E_WEBHOOK_SECRET = 'e2e-webhook-secret-0000000000';
+
 /** The Jira bot of the demo seed: Data Center takes its PAT as a Bearer token, Cloud its e-mail + API token. */
 export const JIRA_BOT = { name: 'dutybot', email: 'dutybot@example.com', token: 'jira-bot-token-0000000000000000' };
 /** The simulator system (control API prefix, fault target) of a jira.flavor. */
@@ -120,7 +123,7 @@ export function storageUrl(dir) {
  * configuration.
  */
 export function configYaml({ urls, dir, httpPort, metricsPort, remindCicd = '3s', remindDba = '1h',
-  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, feedback, events, storage }) {
+  flavor = 'datacenter', webhookSecret = E2E_WEBHOOK_SECRET, pollInterval, jiraStatuses = false, feedback, events, storage }) {
   const js = (name) => (jiraStatuses ? `\n    jira_status: ${name}` : '');
   const fb = feedback ? `feedback:\n  enabled: true\n  expire_after: ${feedback.expireAfter ?? '7d'}\n` +
     `  anonymous: ${feedback.anonymous ?? true}\n` : '';
@@ -343,7 +346,7 @@ export async function waitFor(what, probe, { timeout = 10000, interval = 75, con
  * `httpPort`, `webhookUrl`, `flavor`, `webhookSecret` and `jira` (jiraControl for its flavour).
  */
 export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', beforeServe, name = 'e2e', waitRealtime = true,
-  flavor = 'datacenter', webhookSecret = 'x', pollInterval, jiraStatuses = false, jiraWebhook = false, feedback,
+  flavor = 'datacenter', webhookSecret = E2E_WEBHOOK_SECRET, pollInterval, jiraStatuses = false, jiraWebhook = false, feedback,
   events, storage } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), `dutydesk-${name}-`));
   const stack = { dir, logPath: path.join(dir, 'dutydesk.log'), configPath: path.join(dir, 'dutydesk.yaml') };
@@ -372,6 +375,14 @@ export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', bef
   stack.restart = async () => { await stop(stack.dd?.proc); return stack.start(); };
   stack.log = () => { try { return readFileSync(stack.logPath, 'utf8'); } catch { return ''; } };
   stack.stopAll = async () => {
+    // E2E_KEEP keeps the directory for scripts/scan_secrets.sh (with dutydesk.log, dutydesk.yaml and the store);
+    // what /metrics said last is kept there too, so that the scan covers it.
+    if (process.env.E2E_KEEP && stack.dd?.proc && stack.dd.proc.exitCode === null && stack.dd.proc.signalCode === null) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(3000) });
+        if (r.ok) writeFileSync(path.join(dir, 'metrics.txt'), await r.text());
+      } catch { /* not serving /metrics (yet or any more): nothing to keep */ }
+    }
     await stop(stack.dd?.proc);
     await stop(stack.sim?.proc);
     if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
