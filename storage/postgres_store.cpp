@@ -223,10 +223,7 @@ public:
   }
 
   result<std::vector<migration_info>> pending_migrations() override {
-    auto v = applied();
-    if (!v)
-      return v.err();
-    auto version = checked_schema_version(v->first, v->second, migrations_);
+    auto version = checked_version();
     if (!version)
       return version.err();
     std::vector<migration_info> out;
@@ -237,10 +234,7 @@ public:
 
   // PostgreSQL keeps its own consistency (constraints are always enforced); what can drift is the schema.
   result<void> check_integrity() override {
-    auto v = applied();
-    if (!v)
-      return v.err();
-    auto version = checked_schema_version(v->first, v->second, migrations_);
+    auto version = checked_version();
     if (!version)
       return version.err();
     return {};
@@ -286,6 +280,14 @@ public:
 
 private:
   friend class pg_query;
+
+  // The applied version, checked against the binary's list.
+  result<int> checked_version() {
+    auto v = applied();
+    if (!v)
+      return v.err();
+    return checked_schema_version(v->first, v->second, migrations_);
+  }
 
   // (newest version, rows) of schema_migrations; (0, 0) when the table does not exist.
   result<std::pair<int, int>> applied() {

@@ -6,9 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +14,7 @@
 #include "actors/storage_actor.hpp"
 #include "storage/open.hpp"
 #include "tests/support/deterministic_fixture.hpp"
+#include "tests/support/pg_server.hpp"
 
 namespace dutydesk::actors {
 namespace {
@@ -34,37 +32,6 @@ domain::request_record sample(const std::string& id) {
   r.status = "new";
   return r;
 }
-
-// scripts/pg_server.sh on a directory of the test's own.
-class pg_server {
-public:
-  pg_server() {
-    char tmpl[] = "/tmp/dutydesk-pgactor-XXXXXX";
-    if (char* d = mkdtemp(tmpl); d != nullptr)
-      dir_ = d;
-  }
-  ~pg_server() {
-    (void)sh("destroy");
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  pg_server(const pg_server&) = delete;
-  pg_server& operator=(const pg_server&) = delete;
-
-  bool sh(const std::string& cmd) const {
-    auto line = std::string{DUTYDESK_SOURCE_DIR} + "/scripts/pg_server.sh " + cmd + " " + dir_ + " >/dev/null 2>&1";
-    return std::system(line.c_str()) == 0;
-  }
-  std::string url() const {
-    std::ifstream in{dir_ + "/url"};
-    std::string u;
-    std::getline(in, u);
-    return u;
-  }
-
-private:
-  std::string dir_;
-};
 
 class StoragePostgres : public test::deterministic_fixture {
 protected:
@@ -91,7 +58,7 @@ protected:
       stop(actor);
   }
 
-  pg_server pg;
+  test::pg_server pg;
   std::shared_ptr<storage::store> db;
   std::shared_ptr<storage_health> health = std::make_shared<storage_health>();
   storage_actor actor;

@@ -2,44 +2,16 @@
 // advisory lock when two instances start at once), and losing the server: a restart makes calls errc::unavailable,
 // an open transaction is gone, and the store connects again by itself once the server is back.
 
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "storage/open.hpp"
 #include "support.hpp"
+#include "tests/support/pg_server.hpp"
 
 namespace dutydesk::storage::test {
 namespace {
-
-std::string pg_script() {
-  return std::string{DUTYDESK_SOURCE_DIR} + "/scripts/pg_server.sh";
-}
-
-// A PostgreSQL of the test's own (scripts/pg_server.sh), for the tests that stop and start it.
-class private_server {
-public:
-  explicit private_server(std::string dir) : dir_(std::move(dir)) {}
-  ~private_server() { (void)sh("destroy"); }
-  private_server(const private_server&) = delete;
-  private_server& operator=(const private_server&) = delete;
-
-  bool sh(const std::string& cmd) const {
-    std::string line = pg_script() + " " + cmd + " " + dir_ + " >/dev/null 2>&1";
-    return std::system(line.c_str()) == 0;
-  }
-  std::string url() const {
-    std::ifstream in{dir_ + "/url"};
-    std::string u;
-    std::getline(in, u);
-    return u;
-  }
-
-private:
-  std::string dir_;
-};
 
 TEST(postgres_sql, translates_blob_and_autoincrement_and_nothing_else) {
   EXPECT_EQ(postgres_sql("a BLOB NOT NULL, b BLOBBY, c TEXT"), "a BYTEA NOT NULL, b BLOBBY, c TEXT");
@@ -119,7 +91,7 @@ TEST_F(postgres_test, two_instances_starting_at_once_apply_the_migrations_once) 
 }
 
 TEST_F(postgres_test, a_restarted_server_makes_calls_unavailable_then_the_store_connects_again) {
-  private_server pg{(dir_ / "pg").string()};
+  dutydesk::test::pg_server pg;
   ASSERT_TRUE(pg.sh("start"));
   auto st = open_store(pg.url());
   DD_ASSERT_OK(st);
@@ -156,7 +128,7 @@ TEST_F(postgres_test, a_restarted_server_makes_calls_unavailable_then_the_store_
 }
 
 TEST_F(postgres_test, a_killed_server_loses_no_committed_row) {
-  private_server pg{(dir_ / "pg").string()};
+  dutydesk::test::pg_server pg;
   ASSERT_TRUE(pg.sh("start"));
   auto st = open_store(pg.url());
   DD_ASSERT_OK(st);
