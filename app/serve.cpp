@@ -151,6 +151,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
 
   io::http_client_options http_client_opts;
   http_client_opts.metrics = metrics; // each client labels its calls (rocketchat, jira, oncall)
+  http_client_opts.tls.ca_file = cfg.tls.ca_file; // certificates are always verified; this adds trust anchors
   io::io_runtime runtime{http_client_opts};
   runtime.start();
 
@@ -162,6 +163,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     chat_cfg.rooms.push_back(c.room);
   chat_cfg.backfill_since_ms = backfill_since;
   chat_cfg.metrics = metrics;
+  chat_cfg.tls.ca_file = cfg.tls.ca_file;
   io::chat_gateway chat{sys, runtime, chat_cfg};
   if (auto chat_err = chat.open()) {
     err << "dutydesk serve: cannot start the Rocket.Chat connection: " << describe(chat_err) << '\n';

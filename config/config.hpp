@@ -91,6 +91,11 @@ struct http_config {
   domain::host_port listen{"127.0.0.1", 8090}; // POST /jira/webhook, GET /healthz, GET /readyz
 };
 
+/// Outbound TLS (https:// and wss:// to Rocket.Chat, Jira, OnCall, webhook sinks). Certificates are always verified.
+struct tls_config {
+  std::string ca_file; // extra trust anchors (PEM) besides the system store, e.g. a company CA; "" = none
+};
+
 struct metrics_config {
   domain::host_port listen{"127.0.0.1", 9464}; // GET /metrics
 };
@@ -145,6 +150,7 @@ struct config {
   storage_config storage;
   std::optional<events_config> events; // unset: no NATS publishing
   http_config http;
+  tls_config tls;
   metrics_config metrics;
   std::vector<status_config> statuses; // in the configured order
   std::string initial_status;          // resolved: initial_status, else the first status

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
@@ -282,7 +283,8 @@ public:
   void load(const Node& root) {
     YAML::Mark start; // 0:0, i.e. 1:1
     auto top = open(root, start, "", {"rocketchat", "jira", "oncall", "storage", "events", "http", "metrics",
-                                      "statuses", "initial_status", "channels", "feedback", "users", "language"});
+                                      "tls", "statuses", "initial_status", "channels", "feedback", "users",
+                                      "language"});
     if (!top)
       return;
     load_rocketchat(*top);
@@ -291,6 +293,7 @@ public:
     load_storage(*top);
     load_events(*top);
     load_listeners(*top);
+    load_tls(*top);
     load_statuses(*top);
     load_channels(*top);
     load_feedback(*top);
@@ -737,6 +740,21 @@ private:
         ev.subject_prefix = v->value;
     }
     cfg.events = std::move(ev);
+  }
+
+  void load_tls(const section& top) {
+    auto s = sub(top, "tls", false, {"ca_file"});
+    if (!s)
+      return;
+    auto v = text(*s, "ca_file", false);
+    if (!v)
+      return;
+    std::ifstream in{v->value};
+    if (!in) {
+      error(v->mark, v->path + ": cannot read the CA file" + quote(*v));
+      return;
+    }
+    cfg.tls.ca_file = v->value;
   }
 
   void load_listeners(const section& top) {
