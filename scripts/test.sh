@@ -64,10 +64,16 @@ rc=0
 DUTYDESK_SIM="$root/build/sim/dutydesk-sim" ctest --test-dir "$root/build" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest.log" || rc=1
 ctest_counts "$logdir/ctest.log"
 
+cli_suite() {  # cli_suite <name> <script>: a shell test script that ends with "N passed, M failed"
+  if bash "$2" "$root/build/app/dutydesk" 2>&1 | tee "$logdir/$1.log"; then :; else rc=1; fi
+  local line
+  line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/$1.log" | tail -1 || true)
+  [[ -n "$line" ]] && count "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" || { count 0 1; rc=1; }
+}
+
 stage "CLI"
-if bash "$root/tests/cli/check_config.sh" "$root/build/app/dutydesk" 2>&1 | tee "$logdir/cli.log"; then :; else rc=1; fi
-line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/cli.log" | tail -1 || true)
-[[ -n "$line" ]] && count "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" || { count 0 1; rc=1; }
+cli_suite cli "$root/tests/cli/check_config.sh"
+cli_suite cli-secrets "$root/tests/cli/scan_secrets_test.sh"
 
 node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts its "# pass/# fail" lines
   local name=$1
@@ -79,12 +85,20 @@ node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts
   if [[ -n "$p" ]]; then count "$p" "${f:-0}"; else count 0 1; rc=1; fi
 }
 
+# The e2e passes keep their stacks' directories (config, dutydesk.log, the last /metrics) for the secrets scan.
+keep="$root/build/e2e-keep"
+rm -rf "$keep"
+mkdir -p "$keep/sqlite" "$keep/postgres" "$keep/asan"
+e2e_pass() {  # e2e_pass <name> <keep subdir> <sim> <dutydesk>
+  E2E_KEEP=1 TMPDIR="$keep/$2" node_suite "$1" bash "$root/tests/e2e/run.sh" "$3" "$4"
+}
+
 stage "simulator end to end (real binary, loopback)"
-node_suite e2e bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
+e2e_pass e2e sqlite "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
 
 stage "simulator end to end on PostgreSQL (storage.url postgresql://)"
 export DUTYDESK_E2E_POSTGRES_URL=$DUTYDESK_TEST_POSTGRES_URL
-node_suite e2e-postgres bash "$root/tests/e2e/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
+e2e_pass e2e-postgres postgres "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
 unset DUTYDESK_E2E_POSTGRES_URL
 
 stage "demo (README command 1, story only)"
@@ -106,9 +120,13 @@ if [[ $fast -eq 0 ]]; then
   ctest_counts "$logdir/ctest-asan.log"
   stage "simulator end to end and conformance, against the ASan+UBSan simulator"
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  node_suite e2e-asan bash "$root/tests/e2e/run.sh" "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/app/dutydesk"
+  e2e_pass e2e-asan asan "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/app/dutydesk"
   node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/tests/io_tests"
 fi
+
+stage "secrets: every configured secret against the e2e logs, /metrics pages and reports"
+if bash "$root/scripts/scan_secrets.sh" --require-metrics --dutydesk "$root/build/app/dutydesk" "$keep" \
+  "$keep"/*/dutydesk-*/dutydesk.yaml 2>&1 | tee "$logdir/secrets.log"; then count 1 0; else count 0 1; rc=1; fi
 
 stage ""
 # What failed, by name, at the end where a truncated CI log still shows it.
