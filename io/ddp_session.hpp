@@ -103,7 +103,8 @@ struct ddp_stats {
   std::uint64_t duplicates = 0;        // versions dropped as already delivered
   std::uint64_t backfills = 0;         // room syncs completed (configured and DM rooms)
   std::uint64_t backfilled = 0;        // messages delivered by syncs (on_message and on_direct)
-  std::uint64_t backfill_failures = 0; // syncs that failed (the connection is then recycled)
+  std::uint64_t backfill_failures = 0; // syncs that failed (a transient failure recycles the connection; any
+                                       // other goes live without that sync and retries at the next reconnect)
   std::uint64_t pings_sent = 0;
   std::uint64_t pings_answered = 0;    // server pings we answered
 };
