@@ -1,9 +1,10 @@
 // Fuzzes the Rocket.Chat realtime (DDP) frame parser: io::ddp::parse_server_frame, which gets every websocket text
 // frame the server sends, plus parse_chat_message and parse_iso8601_ms on the same bytes.
 // Invariants (io/ddp_frames.hpp): parsing never throws; an error has a reason; the JSON texts a frame carries
-// (result, fields, args) are valid JSON again; an id the server sent comes back unchanged through the client-side
-// builders (ping → pong_frame → pong); a builder's frame parses as what it is; a parsed ISO-8601 time survives
-// format_iso8601_ms → parse_iso8601_ms.
+// (result, fields, args) are valid JSON again; every text is valid UTF-8 (bad bytes and lone surrogate escapes are
+// read as U+FFFD); REST and realtime read a message the same way; an id the server sent comes back unchanged
+// through the client-side builders (ping → pong_frame → pong); a builder's frame parses as what it is; a parsed
+// ISO-8601 time survives format_iso8601_ms → parse_iso8601_ms.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -89,23 +90,39 @@ bool same_message(const chat_message& a, const chat_message& b) {
 // parse_chat_message (REST answers) and a stream-room-messages frame (realtime) read a message the same way: the
 // input wrapped as the frame's first argument gives the same message, or fails the same way.
 void check_message_paths(std::string_view text) {
-  simdjson::dom::element e;
-  if (checker().parse(text.data(), text.size(), true).get(e) != simdjson::SUCCESS)
-    return;
   auto direct = parse_chat_message(text);
+  // Whether `text` is one whole JSON value by itself; otherwise wrapping it could complete it into another document.
+  simdjson::dom::element e;
+  auto plain = checker().parse(text.data(), text.size(), true).get(e);
+  if (!direct.ok() && plain != simdjson::SUCCESS)
+    return;
+  // Parsed (plainly, or with U+FFFD for invalid UTF-8): one whole value either way.
   std::string wrapped = R"({"msg":"changed","collection":"stream-room-messages","id":"id","fields":{"eventName":"r",)"
                         R"("args":[)";
   wrapped.append(text);
   wrapped += "]}}";
-  if (checker().parse(wrapped.data(), wrapped.size(), true).get(e) != simdjson::SUCCESS)
-    return; // e.g. nesting too deep once wrapped
   auto framed = ddp::parse_server_frame(wrapped);
+  if (!framed.ok() && framed.error().find("too deep") != std::string::npos)
+    return; // three more levels of nesting than the input had
   CHECK(direct.ok() == framed.ok(), text);
   if (!direct.ok())
     return;
   const auto* c = std::get_if<ddp::changed>(&framed.value());
   CHECK(c != nullptr && c->message, text);
   CHECK(same_message(direct.value(), *c->message), text);
+}
+
+bool valid_utf8(const std::string& s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
+// Every text the parser hands out is valid UTF-8 (invalid sequences and lone surrogates arrive as U+FFFD).
+void check_text(const chat_message& m) {
+  for (const auto* s : {&m.id, &m.rid, &m.msg, &m.u.id, &m.u.username, &m.u.name, &m.t, &m.tmid})
+    CHECK(valid_utf8(*s), *s);
+  for (const auto& [emoji, users] : m.reactions) {
+    CHECK(valid_utf8(emoji), emoji);
+    for (const auto& u : users)
+      CHECK(valid_utf8(u), u);
+  }
 }
 
 void check_frame(const ddp::server_frame& f) {
@@ -139,6 +156,11 @@ void check_frame(const ddp::server_frame& f) {
     }
     CHECK(!c->message || c->collection == "stream-room-messages");
     CHECK(!c->hint || c->message);
+    CHECK(valid_utf8(c->collection) && valid_utf8(c->id) && valid_utf8(c->event_name));
+    if (c->message)
+      check_text(*c->message);
+    if (c->hint)
+      CHECK(valid_utf8(c->hint->room_type) && valid_utf8(c->hint->room_name));
   } else if (const auto* o = std::get_if<ddp::other>(&f)) {
     // Frames the parser does not model keep their msg; the modeled kinds never end up here.
     for (const char* known : {"server_id", "connected", "failed", "ping", "pong", "result", "updated", "ready", "nosub",
@@ -174,6 +196,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto message = parse_chat_message(text);
     CHECK(message.ok() || !message.error().empty(), text);
+    if (message.ok())
+      check_text(message.value());
     check_message_paths(text);
     if (size <= 64)
       check_iso(text);

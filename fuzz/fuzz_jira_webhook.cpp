@@ -2,11 +2,12 @@
 // content type, JSON) under a fixed set of header variants, then parse_webhook and interpret.
 // Invariants (io/jira_webhook.hpp):
 //   check_delivery: the status is one of 200/401/415/400 and the one the variant calls for (a good signature and a
-//     JSON type give 200 exactly when the body is a JSON object); 200 has a delivery id and no reason, anything
+//     JSON type give 200 exactly when parse_webhook does not reject the body as JSON: a JSON object, also one with
+//     invalid UTF-8 read as U+FFFD); 200 has a delivery id and no reason, anything
 //     else a reason and no id; the reason never contains the secret; the id is the identifier header when sent,
 //     else "sha256:" + 64 lower-hex digits, the same for the same body.
-//   parse_webhook never throws; an error is a non-empty text; a webhook has its event; a body that parses is one
-//     check_delivery accepts.
+//   parse_webhook never throws; an error is a non-empty text; a webhook has its event and only valid UTF-8 text;
+//     a plain JSON object is never a JSON error, any other value or a syntax error always is.
 //   interpret: every change has the dedupe key the table in the header gives; the bridge's own account never
 //     yields issue changes, and treating someone as "self" only ever removes changes.
 #include <cstddef>
@@ -52,12 +53,22 @@ bool is_lower_hex(std::string_view s) {
   return true;
 }
 
-// The oracle for "body is a JSON object", with a parser of its own.
-bool is_json_object(std::string_view body) {
+// What a plain parse says about the body: an object, another value, or the error. The io parsers read invalid UTF-8
+// and lone surrogate escapes with U+FFFD in their place, so UTF8_ERROR and STRING_ERROR leave the answer open.
+enum class shape { object, other_value, syntax_error, text_error };
+
+shape plain_shape(std::string_view body) {
   static simdjson::dom::parser parser;
   simdjson::dom::element e;
-  return parser.parse(body.data(), body.size(), true).get(e) == simdjson::SUCCESS && e.is_object();
+  auto err = parser.parse(body.data(), body.size(), true).get(e);
+  if (err == simdjson::UTF8_ERROR || err == simdjson::STRING_ERROR)
+    return shape::text_error;
+  if (err != simdjson::SUCCESS)
+    return shape::syntax_error;
+  return e.is_object() ? shape::object : shape::other_value;
 }
+
+bool valid_utf8(const std::string& s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
 http_server_request request(std::string_view body, std::vector<std::pair<std::string, std::string>> headers) {
   http_server_request r;
@@ -80,8 +91,14 @@ void check_verdict(const intake_verdict& v, unsigned expected, std::string_view 
   CHECK(v.reason.find(secret) == std::string::npos, v.reason);
 }
 
-void check_delivery_variants(std::string_view body) {
-  const bool object = is_json_object(body);
+// `json_error`: parse_webhook rejected the body as JSON (not for a field), so check_delivery must answer 400.
+void check_delivery_variants(std::string_view body, bool json_error) {
+  const auto plain = plain_shape(body);
+  if (plain == shape::object)
+    CHECK(!json_error, body);
+  if (plain == shape::other_value || plain == shape::syntax_error)
+    CHECK(json_error, body);
+  const bool object = !json_error;
   const auto good = hub_signature(secret, body);
   auto bad = good;
   bad.back() = bad.back() == '0' ? '1' : '0'; // another hex digit: another signature
@@ -167,8 +184,41 @@ bool is_issue_change(change_kind k) {
   return k == change_kind::status_changed || k == change_kind::assignee_changed || k == change_kind::issue_created;
 }
 
+void check_actor_text(const actor& a) {
+  for (const auto* s : {&a.name, &a.key, &a.account_id, &a.display_name, &a.email})
+    CHECK(valid_utf8(*s), *s);
+}
+
+// Every text read from the body is valid UTF-8 (invalid sequences arrive as U+FFFD).
+void check_text(const webhook& w) {
+  CHECK(valid_utf8(w.event) && valid_utf8(w.type_name) && valid_utf8(w.changelog_id));
+  check_actor_text(w.user);
+  if (w.issue) {
+    const auto& i = *w.issue;
+    for (const auto* s : {&i.id, &i.key, &i.project_key, &i.summary, &i.description, &i.status_name,
+                          &i.status_category, &i.updated})
+      CHECK(valid_utf8(*s), *s);
+    for (const auto& l : i.labels)
+      CHECK(valid_utf8(l), l);
+    for (const auto& [k, v] : i.custom)
+      CHECK(valid_utf8(k) && valid_utf8(v), v);
+    check_actor_text(i.reporter);
+    check_actor_text(i.assignee);
+  }
+  if (w.comment) {
+    const auto& c = *w.comment;
+    for (const auto* s : {&c.id, &c.self, &c.body, &c.issue_id, &c.created, &c.updated})
+      CHECK(valid_utf8(*s), *s);
+    check_actor_text(c.author);
+  }
+  for (const auto& it : w.changelog)
+    for (const auto* s : {&it.field, &it.from_string, &it.to, &it.to_string, &it.tmp_to_account_id})
+      CHECK(valid_utf8(*s), *s);
+}
+
 void check_webhook(const webhook& w) {
   CHECK(!w.event.empty());
+  check_text(w);
   const auto all = interpret(w, {});
   for (const auto& c : all)
     check_change(c, w);
@@ -200,14 +250,16 @@ void check_webhook(const webhook& w) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   try {
-    check_delivery_variants(body);
     auto parsed = parse_webhook(body);
+    bool json_error = false;
     if (const auto* why = std::get_if<std::string>(&parsed)) {
       CHECK(!why->empty(), body);
+      json_error = starts_with(*why, "invalid JSON") || *why == "webhook body is not a JSON object";
     } else {
-      CHECK(is_json_object(body), body); // parse_webhook is stricter than check_delivery, never looser
       check_webhook(std::get<webhook>(parsed));
     }
+    // check_delivery reads the body as parse_webhook does: it refuses (400) exactly the bodies that are no JSON object.
+    check_delivery_variants(body, json_error);
   } catch (const std::exception& e) {
     fail("exception escaped", e.what());
   } catch (...) {
