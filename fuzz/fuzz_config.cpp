@@ -8,7 +8,7 @@
 //   - no message and no redacted_summary shows a value that came from ${ENV}, nor a value written under a secret key
 //     (auth_token, password, token, webhook_secret, secret) when that value appears nowhere else;
 //   - a loaded config holds what config.hpp promises: statuses resolve, durations are positive, names are unique,
-//     the realtime URL parses.
+//     the realtime URL parses, a CA file can be opened.
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -221,6 +222,7 @@ void check_config(const dutydesk::config::config& c) {
     CHECK(!c.events->subject_prefix.empty() && !c.events->stream.empty() && !c.events->source.empty());
   }
   CHECK(c.feedback.expire_after.count() > 0);
+  CHECK(c.tls.ca_file.empty() || std::ifstream(c.tls.ca_file), c.tls.ca_file);
   std::set<std::string> users;
   for (const auto& u : c.users)
     CHECK(users.insert(u.rocketchat).second, u.rocketchat);
