@@ -137,6 +137,10 @@ void check_delivery_variants(std::string_view body, bool json_error) {
   check_verdict(check_delivery(request(body, {{"x-hub-signature", good}, {"content-type", "text/plain"}}), secret),
                 415, "text/plain");
   check_verdict(check_delivery(request(body, {{"content-type", "application/jsonx"}}), ""), 415, "jsonx");
+  check_verdict(check_delivery(request(body, {{"content-type", "json"}}), ""), 415, "no subtype");
+  // Blanks before the parameters do not matter.
+  check_verdict(check_delivery(request(body, {{"content-type", "Application/JSON \t; charset=utf-8"}}), ""), json_status,
+                "blanks before ;");
 }
 
 std::string actor_id(const actor& a) { return a.account_id.empty() ? a.name : a.account_id; }
