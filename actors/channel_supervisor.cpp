@@ -140,10 +140,46 @@ bool spawn_child(self_ptr self, const std::string& root, const std::string& requ
   return true;
 }
 
+void send_forward(self_ptr self, const std::string& root,
+                  std::variant<domain::thread_reply, domain::reaction_added, jira_update, feedback_update> msg,
+                  const job_ptr& j);
+
+/// A restored request without an issue key that storage links to an issue gets the link again. The Jira bridge
+/// commits "issue created, linked" before it hands `jira_linked` to the request; a process killed in between left
+/// the request without its link note and key (found by the chaos run), and nothing else would ever send it. A
+/// request that has its key already ignores a second `jira_linked`.
+void relink(self_ptr self, const domain::request_record& r) {
+  auto& st = self->state;
+  if (!st.args.params.jira || !r.jira_key.empty() || !is_open(r))
+    return;
+  auto root = r.root_message_id;
+  auto id = r.request_id;
+  self->request(st.args.storage, storage_timeout, atom::jira_v, jira_link_query{id, ""})
+    .then(
+      [self, root, id](jira_link_answer& a) {
+        if (!a.link || a.link->request_id != id || a.link->issue_key.empty() || !running(self, root))
+          return;
+        spdlog::info("channel {}: request {} is linked to {} in storage: handing it the link again",
+                     self->state.args.room, id, a.link->issue_key);
+        auto j = std::make_shared<channel_state::handling>();
+        j->cursor = false;
+        send_forward(self, root, jira_update{id, domain::jira_linked{a.link->issue_key, a.link->url, ""}}, j);
+        release(self, j);
+      },
+      [self, id](caf::error& err) {
+        spdlog::warn("channel {}: looking up the Jira link of {} failed: {}", self->state.args.room, id,
+                     describe(err));
+      });
+}
+
 bool spawn_restored(self_ptr self, domain::request_record record) {
   auto root = record.root_message_id;
   auto id = record.request_id;
-  return spawn_child(self, root, id, domain::restored{std::move(record)});
+  auto check = record;
+  if (!spawn_child(self, root, id, domain::restored{std::move(record)}))
+    return false;
+  relink(self, check);
+  return true;
 }
 
 /// Drops what the supervisor remembers about a request that is gone for good.
