@@ -355,6 +355,28 @@ void route_to(self_ptr self, const std::string& root, forwarded tr, bool is_comm
       [self, root, tr, is_command, j](found_request& found) {
         if (found.record && is_open(*found.record) && spawn_restored(self, std::move(*found.record))) {
           send_forward(self, root, tr, j);
+        } else if (auto* ju = std::get_if<jira_update>(&tr); found.record && ju != nullptr) {
+          // A Jira change for a request that moved and closed: the request the move created takes it (the issue
+          // follows the move only when the bridge links it there; what Jira said in between is not dropped).
+          const channel_actor* target = nullptr;
+          auto m = moved_on(*found.record, ju->change);
+          if (m && self->state.args.channels)
+            if (auto it = self->state.args.channels->by_room.find(m->room); it != self->state.args.channels->by_room.end())
+              target = &it->second;
+          if (target != nullptr) {
+            spdlog::info("channel {}: a Jira change for moved request {} goes on to {} in {}", self->state.args.room,
+                         root, m->update.request_id, m->room);
+            hold(j);
+            self->request(*target, caf::infinite, atom::jira_v, std::move(m->update))
+              .then([self, j](bool) { release(self, j); },
+                    [self, j, root](caf::error& err) {
+                      spdlog::warn("channel {}: handing on a Jira change of {} failed: {}", self->state.args.room, root,
+                                   describe(err));
+                      release(self, j);
+                    });
+          } else {
+            ++self->state.stats.ignored;
+          }
         } else if (found.record && is_command) {
           // A command in the thread of a moved request: a short-lived actor answers it with the "moved there"
           // note and exits again.

@@ -345,6 +345,29 @@ bool carry_out(self_ptr self, domain::effect x) {
     x);
 }
 
+/// The current event is a Jira change for a request that moved: the new request takes it, then the run goes on.
+void hand_on(self_ptr self, moved_jira_change m) {
+  auto& st = self->state;
+  const auto* dir = st.deps.channels.get();
+  const channel_actor* target = nullptr;
+  if (dir != nullptr)
+    if (auto it = dir->by_room.find(m.room); it != dir->by_room.end())
+      target = &it->second;
+  if (target == nullptr) {
+    spdlog::warn("request {} moved to {}, which has no supervisor: a Jira change is dropped", request_id(st), m.room);
+    return next(self);
+  }
+  spdlog::info("request {} moved: a Jira change goes on to {} in {}", request_id(st), m.update.request_id, m.room);
+  auto to = m.update.request_id;
+  self->request(*target, caf::infinite, atom::jira_v, std::move(m.update))
+    .then([self](bool) { next(self); },
+          [self, to](caf::error& err) {
+            spdlog::warn("request {}: handing a Jira change on to {} failed: {}", request_id(self->state), to,
+                         describe(err));
+            next(self);
+          });
+}
+
 /// Goes on with the current run; when it is over, answers its event and steps the next queued one.
 void next(self_ptr self) {
   auto& st = self->state;
@@ -370,6 +393,20 @@ void next(self_ptr self) {
     st.current = std::move(st.queue.front());
     st.queue.pop_front();
     st.busy = true;
+    if (st.current.event) { // a change only Jira sends (a `jira` message), for a request that has moved
+      auto change = std::visit(
+        [](auto& e) -> std::optional<jira_change> {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_constructible_v<jira_change, T>)
+            return jira_change{e};
+          else
+            return std::nullopt;
+        },
+        *st.current.event);
+      if (change)
+        if (auto m = moved_on(st.machine->record(), *change))
+          return hand_on(self, std::move(*m));
+    }
     if (st.current.event) {
       auto xs = st.machine->step(*st.current.event, st.deps.now());
       st.run.assign(std::make_move_iterator(xs.begin()), std::make_move_iterator(xs.end()));
@@ -418,6 +455,17 @@ request_actor::behavior_type request(request_actor::stateful_pointer<request_sta
       return rp;
     },
   };
+}
+
+std::optional<moved_jira_change> moved_on(const domain::request_record& r, const jira_change& change) {
+  if (r.phase != domain::request_phase::moved || r.move_target_room.empty())
+    return std::nullopt;
+  if (std::holds_alternative<domain::jira_linked>(change) || std::holds_alternative<domain::jira_problem>(change))
+    return std::nullopt;
+  auto id = message_id_of(r.moved_permalink);
+  if (id.empty())
+    return std::nullopt;
+  return moved_jira_change{r.move_target_room, jira_update{id, change}};
 }
 
 request_actor spawn_request(caf::actor_system& sys, request_args args) {

@@ -23,7 +23,10 @@
 //     delayed_send(self, deadline - now, expire, round).
 //   mirror_status_change / request_final: logged.
 //   A `jira` message (what Jira said: the link, a comment, a status, an assignee, a problem) is an event like a
-//   thread reply: stepped in turn and answered once carried out.
+//   thread reply: stepped in turn and answered once carried out. When its turn comes after the request was moved,
+//   a comment, status or assignee change is handed on to the request the move created instead (moved_on), and
+//   answered once that one took it: the issue follows the move only when the bridge links it to the new request,
+//   and what Jira said in between must not be dropped (found by the chaos run: a Jira comment lost that way).
 //   `get` waits in the same queue, so it answers the state after every event that arrived before it.
 // A failed chat or storage call fails the actor (exit reason = the error): the supervisor restarts it from the
 // stored state, and the keys make the replay safe.
@@ -89,6 +92,15 @@ struct request_state {
   /// The events of the current step, rendered, for its persist.
   std::vector<storage::outbox_event> events;
 };
+
+/// Where a Jira change for a moved request goes: the request its move created (the repost's id, in the target
+/// room), for a comment, status or assignee change. Nothing while the request is not moved, for a link or a problem
+/// (those belong to this request's own issue row), or when the record lacks the repost's permalink.
+struct moved_jira_change {
+  std::string room;
+  jira_update update;
+};
+std::optional<moved_jira_change> moved_on(const domain::request_record& r, const jira_change& change);
 
 /// The behavior; spawn with `sys.spawn(request, std::move(args))` (see spawn_request).
 request_actor::behavior_type request(request_actor::stateful_pointer<request_state> self, request_args args);

@@ -758,11 +758,31 @@ actors::storage_actor::behavior_type fake_link_storage(actors::storage_actor::po
   };
 }
 
-/// The supervisor of a channel mirrored to Jira, over a store that holds Jira links.
+/// Another channel's supervisor: records the Jira changes handed to it.
+actors::channel_actor::behavior_type fake_target(actors::channel_actor::pointer,
+                                                 std::shared_ptr<std::vector<actors::jira_update>> got) {
+  return {
+    [](atom::chat, actors::chat_event&) {},
+    [](atom::adopt, actors::adopt_request&) { return true; },
+    [](atom::restore) { return std::size_t{0}; },
+    [](atom::restore, const std::string&) {},
+    [](atom::status) { return actors::channel_status{}; },
+    [got](atom::jira, actors::jira_update& u) {
+      got->push_back(u);
+      return true;
+    },
+    [](atom::open, actors::jira_born&) { return std::string{}; },
+    [](atom::rate, actors::feedback_update&) { return true; },
+  };
+}
+
+/// The supervisor of a channel mirrored to Jira, over a store that holds Jira links; "triage" is a channel too.
 class ChannelSupervisorJiraLinks : public ChannelSupervisor {
 protected:
   std::shared_ptr<link_log> links = std::make_shared<link_log>();
+  std::shared_ptr<std::vector<actors::jira_update>> triage_got = std::make_shared<std::vector<actors::jira_update>>();
   actors::storage_actor plain_storage;
+  actors::channel_actor triage;
 
   void SetUp() override {
     ChannelSupervisor::SetUp();
@@ -770,14 +790,19 @@ protected:
     run();
     plain_storage = storage_hdl;
     storage_hdl = sys.spawn(fake_link_storage, store, links);
+    triage = sys.spawn(fake_target, triage_got);
     auto a = args();
     a.params.jira = true;
+    auto dir = std::make_shared<actors::channel_directory>();
+    dir->by_room.emplace("triage", triage);
+    a.channels = dir;
     sup = actors::spawn_channel(sys, std::move(a));
     run();
   }
 
   void TearDown() override {
     caf::anon_send_exit(plain_storage, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(triage, caf::exit_reason::user_shutdown);
     ChannelSupervisor::TearDown();
   }
 
@@ -831,4 +856,22 @@ TEST_F(ChannelSupervisorJiraLinks, a_request_restored_for_a_thread_reply_gets_it
   ASSERT_EQ(a->jira.size(), 1u);
   EXPECT_EQ(std::get<domain::jira_linked>(a->jira[0].change).key, "SUP-7");
   ASSERT_EQ(a->args.then.size() + a->replies.size(), 1u);
+}
+
+// Found by the chaos run: a Jira comment routed to a request that had moved and closed was dropped (and recorded by
+// the bridge as posted); it goes on to the request the move created.
+TEST_F(ChannelSupervisorJiraLinks, a_jira_change_for_a_moved_closed_request_goes_on_to_the_request_the_move_created) {
+  auto r = stored("a", domain::request_phase::moved);
+  r.move_target_room = "triage";
+  r.moved_permalink = "http://chat.test/channel/triage?msg=rp1";
+  store->records["a"] = r;
+  EXPECT_TRUE(request<bool>(sup, atom::jira_v,
+                            actors::jira_update{"a", domain::jira_comment_added{"10020", "Carol Chen", "picked up"}}));
+  EXPECT_TRUE(request<bool>(sup, atom::jira_v,
+                            actors::jira_update{"a", domain::jira_linked{"SUP-7", "http://jira.test/browse/SUP-7", ""}}));
+  EXPECT_TRUE(kids->all.empty()); // nothing woken here
+  ASSERT_EQ(triage_got->size(), 1u); // the comment; a link is not handed on
+  EXPECT_EQ((*triage_got)[0].request_id, "rp1");
+  EXPECT_EQ(std::get<domain::jira_comment_added>((*triage_got)[0].change).comment_id, "10020");
+  EXPECT_EQ(status().ignored, 1u);
 }

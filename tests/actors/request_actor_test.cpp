@@ -22,6 +22,7 @@ namespace {
 /// What the fake target channel was asked.
 struct channel_log {
   std::vector<actors::adopt_request> adopted;
+  std::vector<actors::jira_update> jira;
 };
 
 actors::channel_actor::behavior_type fake_channel(actors::channel_actor::pointer, std::shared_ptr<channel_log> log) {
@@ -34,7 +35,10 @@ actors::channel_actor::behavior_type fake_channel(actors::channel_actor::pointer
     [](atom::restore) { return std::size_t{0}; },
     [](atom::restore, const std::string&) {},
     [](atom::status) { return actors::channel_status{}; },
-    [](atom::jira, actors::jira_update&) { return true; },
+    [log](atom::jira, actors::jira_update& u) {
+      log->jira.push_back(u);
+      return true;
+    },
     [](atom::open, actors::jira_born&) { return std::string{}; },
     [](atom::rate, actors::feedback_update&) { return true; },
   };
@@ -275,6 +279,57 @@ TEST_F(RequestActor, move_reposts_in_the_target_room_notes_the_thread_and_exits_
   auto reason = down_reason();
   ASSERT_TRUE(reason);
   EXPECT_FALSE(*reason) << describe(*reason);
+}
+
+// Found by the chaos run: Jira still routes to the old request until the bridge has linked the issue to the one the
+// move created, and the old request dropped what came meanwhile (a Jira comment never reached the thread, and the
+// bridge had recorded it as posted).
+TEST_F(RequestActor, a_jira_change_queued_behind_the_move_goes_on_to_the_request_the_move_created) {
+  auto h = created();
+  auto move = self->request(h, caf::infinite, atom::reply_v, domain::thread_reply{"t1", "alice", "!dd move #triage"});
+  auto comment = self->request(h, caf::infinite, atom::jira_v,
+                               actors::jira_update{"R1", domain::jira_comment_added{"10020", "Carol Chen", "picked up"}});
+  auto link = self->request(h, caf::infinite, atom::jira_v,
+                            actors::jira_update{"R1", domain::jira_linked{"SUP-1", "http://jira.test/browse/SUP-1", ""}});
+  run();
+  bool moved = false, handed_on = false, linked = false;
+  move.receive([&](bool x) { moved = x; }, [](caf::error&) {});
+  comment.receive([&](bool x) { handed_on = x; }, [](caf::error&) {});
+  link.receive([&](bool x) { linked = x; }, [](caf::error&) {});
+  EXPECT_TRUE(moved);
+  EXPECT_TRUE(handed_on);
+  EXPECT_TRUE(linked);
+  auto repost_id = chat->ids.at("R1/move/repost");
+  ASSERT_EQ(triage_log->jira.size(), 1u); // the comment; the link belongs to this request's own issue row
+  EXPECT_EQ(triage_log->jira[0].request_id, repost_id);
+  const auto* c = std::get_if<domain::jira_comment_added>(&triage_log->jira[0].change);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->comment_id, "10020");
+  EXPECT_EQ(chat->posts_with_key("R1/jira/comment-in/10020"), 0u);
+  auto reason = down_reason();
+  ASSERT_TRUE(reason);
+  EXPECT_FALSE(*reason) << describe(*reason);
+}
+
+TEST_F(RequestActor, moved_on_names_the_request_the_move_created_for_comments_statuses_and_assignees_only) {
+  domain::request_record r;
+  r.request_id = "R1";
+  r.phase = domain::request_phase::active;
+  r.move_target_room = "triage";
+  r.moved_permalink = "http://chat.test/channel/triage?msg=m9";
+  actors::jira_change comment = domain::jira_comment_added{"1", "Carol Chen", "x"};
+  EXPECT_FALSE(actors::moved_on(r, comment)); // not moved
+  r.phase = domain::request_phase::moved;
+  auto m = actors::moved_on(r, comment);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->room, "triage");
+  EXPECT_EQ(m->update.request_id, "m9");
+  EXPECT_TRUE(actors::moved_on(r, actors::jira_change{domain::jira_status_changed{}}));
+  EXPECT_TRUE(actors::moved_on(r, actors::jira_change{domain::jira_assignee_changed{}}));
+  EXPECT_FALSE(actors::moved_on(r, actors::jira_change{domain::jira_linked{}}));
+  EXPECT_FALSE(actors::moved_on(r, actors::jira_change{domain::jira_problem{}}));
+  r.moved_permalink.clear();
+  EXPECT_FALSE(actors::moved_on(r, comment));
 }
 
 TEST_F(RequestActor, move_to_a_channel_without_supervisor_fails_with_unknown_room) {
