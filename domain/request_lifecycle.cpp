@@ -663,6 +663,8 @@ std::vector<effect> request_lifecycle::on(const jira_status_changed& e, timestam
   std::vector<effect> result;
   if (record_.phase != request_phase::active)
     return result;
+  if (e.seen && *e.seen != record_.jira_status)
+    return result; // read before a transition this request asked for since: stale, the transition decides
   record_.jira_status = e.status;
   if (const auto* current = find_status(record_.status);
       current != nullptr && iequals(current->jira_status, e.status))

@@ -250,6 +250,10 @@ struct jira_status_changed {
   std::string dedupe; // unique per change (keys the note)
   std::string status; // the new Jira status name
   std::string by;     // display name of who did it
+  /// The request's jira_status the bridge compared `status` with, when it read the issue. Set and different from
+  /// the record's by the time this arrives: the request asked Jira for another status meanwhile, so the read is
+  /// from before that transition and is dropped (a poll raced a chat status change; found by the chaos run).
+  std::optional<std::string> seen{};
 };
 
 /// Somebody commented on the issue in Jira.

@@ -169,6 +169,28 @@ TEST(request_lifecycle_jira, a_jira_transition_takes_the_mapped_status_without_a
   EXPECT_EQ(f.m.record().status, "done");
 }
 
+// Found by the chaos run: the bridge read the issue (To Do) and compared it with the request's jira_status, then the
+// request took "in progress" in chat and asked for the transition, then the read arrived: it flipped the chat status
+// back ("Jira changed the status in Jira: In progress → New") and a later poll flipped it forth again.
+TEST(request_lifecycle_jira, a_status_read_before_a_transition_the_request_asked_for_since_is_dropped) {
+  fixture f;
+  f.link();
+  ASSERT_EQ(f.m.record().jira_status, "To Do");
+  f.m.step(reply("m1", "alice", "!dd status in_progress"), t0 + 1s);
+  ASSERT_EQ(f.m.record().jira_status, "In Progress");
+  EXPECT_TRUE(f.m.step(jira_status_changed{"p1", "To Do", "Jira", std::string{"To Do"}}, t0 + 2s).empty());
+  EXPECT_EQ(f.m.record().status, "in_progress");
+  EXPECT_EQ(f.m.record().jira_status, "In Progress");
+  // A read made knowing the request's current ask is news: someone moved the issue on in Jira.
+  auto xs = f.m.step(jira_status_changed{"p2", "Done", "Jira", std::string{"In Progress"}}, t0 + 3s);
+  EXPECT_EQ(f.m.record().status, "done");
+  ASSERT_EQ(all<post_thread>(xs).size(), 1u);
+  EXPECT_EQ(all<post_thread>(xs)[0].text, "Jira changed the status in Jira (CICD-7): In progress → Done.");
+  // Without `seen` (a caller that did not compare) the read is taken as it is.
+  f.m.step(jira_status_changed{"p3", "To Do", "Carol Chen"}, t0 + 4s);
+  EXPECT_EQ(f.m.record().status, "new");
+}
+
 TEST(request_lifecycle_jira, an_unmapped_jira_status_is_noted_and_the_status_stays) {
   fixture f;
   f.link();

@@ -329,3 +329,83 @@ TEST_F(jira_bridge_test, without_webhooks_the_jql_poll_brings_comments_and_statu
   ASSERT_TRUE(status);
   EXPECT_GE(bridge_->stats().polls, 1u);
 }
+
+// Found by the chaos run: a request's own transition waited out a 503 while a poll read the issue's status, which was
+// still the one before that transition; the bridge handed it to the request as news and the chat status went back
+// (and, once the transition was done, forth again). A status read while the request's transition is queued is not
+// routed; once the transition is done, status changes made in Jira are again.
+TEST_F(jira_bridge_test, the_poll_does_not_route_the_status_an_own_queued_transition_is_about_to_change) {
+  bcfg.poll_interval = std::chrono::milliseconds(300);
+  store_request("REQ7", {action("REQ7/jira/create", domain::jira_kind::create)});
+  start_bridge();
+  auto u = next_update();
+  ASSERT_TRUE(u);
+  auto* linked = std::get_if<domain::jira_linked>(&u->change);
+  ASSERT_NE(linked, nullptr);
+  auto key = linked->key;
+  bridge_->stop();
+  bridge_.reset();
+  while (next_update(200ms)) {
+  }
+  // The request took "in progress" in chat: its record asks Jira for In Progress, the transition is queued (and
+  // held back, as a retry after a 503 would be).
+  domain::request_record r;
+  r.request_id = r.root_message_id = "REQ7";
+  r.room = "cicd-support";
+  r.requester = "carol";
+  r.text = "The runner is out of disk";
+  r.phase = domain::request_phase::active;
+  r.status = "in_progress";
+  r.jira_key = key;
+  r.jira_status = "In Progress";
+  auto t = action("REQ7/jira/transition/1", domain::jira_kind::transition);
+  t.jira_status = "In Progress";
+  bool saved = false;
+  self->request(storage_, 10s, atom::save_v, actors::persist_request{r, std::nullopt, {t}})
+    .receive([&](bool ok) { saved = ok; }, [&](caf::error& e) { ADD_FAILURE() << dutydesk::describe(e); });
+  ASSERT_TRUE(saved);
+  auto hold = [&](std::int64_t until) {
+    for (auto op : ops())
+      if (op.key == "REQ7/jira/transition/1") {
+        op.next_attempt_at = until;
+        self->request(storage_, 10s, atom::jira_v, actors::jira_op_update{op, {}, {}, {}})
+          .receive([](bool) {}, [&](caf::error& e) { ADD_FAILURE() << dutydesk::describe(e); });
+        return;
+      }
+    ADD_FAILURE() << "no queued transition";
+  };
+  auto now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  };
+  hold(now() + 3600000);
+  auto c = control(http_method::post, "/control/jira-dc/issues/" + key + "/comments", {{"as", "carol"}, {"body", "on it"}});
+  ASSERT_EQ(c["_status"], 201) << c.dump();
+  start_bridge();
+  bool comment = false;
+  for (int i = 0; i < 15; ++i) { // a few polls (300 ms apart) after the comment came
+    auto x = next_update(1s);
+    if (!x)
+      continue;
+    if (std::holds_alternative<domain::jira_comment_added>(x->change))
+      comment = true;
+    auto* s = std::get_if<domain::jira_status_changed>(&x->change);
+    EXPECT_EQ(s, nullptr) << "routed the status before the request's own transition: " << (s ? s->status : "");
+  }
+  EXPECT_TRUE(comment) << "the poll delivered nothing";
+  EXPECT_GE(bridge_->stats().polls, 2u);
+  // The transition is let go: the issue reaches In Progress, and a change made in Jira afterwards is routed again.
+  hold(now());
+  caf::anon_send(bridge_->actor(), atom::tick_v); // as the request's next save would
+  ASSERT_TRUE(test::run_until(ioc, [&] {
+    return control(http_method::get, "/control/jira-dc/issues/" + key)["status"]["name"] == "In Progress";
+  }, 20s));
+  auto d = control(http_method::post, "/control/jira-dc/issues/" + key + "/transitions", {{"as", "carol"}, {"to", "Done"}});
+  ASSERT_EQ(d["_status"], 200) << d.dump();
+  std::optional<domain::jira_status_changed> done;
+  for (int i = 0; i < 20 && !done; ++i)
+    if (auto x = next_update(1s))
+      if (auto* s = std::get_if<domain::jira_status_changed>(&x->change); s && s->status == "Done")
+        done = *s;
+  ASSERT_TRUE(done) << "a status change made in Jira after the transition was not routed";
+}
