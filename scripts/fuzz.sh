@@ -28,10 +28,12 @@ if [[ -f "$dir/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*cla
   echo "fuzz: $dir is configured for another compiler; pass a build dir of its own (e.g. build-fuzz)" >&2
   exit 2
 fi
-extra=()
-# Until the top-level CMakeLists.txt adds fuzz/ itself, inject it (see fuzz/without_top_level.cmake).
-if ! grep -q 'add_subdirectory(fuzz)' "$root/CMakeLists.txt"; then
-  extra+=("-DCMAKE_PROJECT_dutydesk_INCLUDE=$root/fuzz/without_top_level.cmake")
+# A checkout whose top-level CMakeLists.txt does not add fuzz/ yet gets it injected (fuzz/without_top_level.cmake).
+# Otherwise the injection is dropped from the cache, where an older configure may have left it.
+if grep -q 'add_subdirectory(fuzz)' "$root/CMakeLists.txt"; then
+  extra=(-UCMAKE_PROJECT_dutydesk_INCLUDE)
+else
+  extra=("-DCMAKE_PROJECT_dutydesk_INCLUDE=$root/fuzz/without_top_level.cmake")
 fi
 
 t0=$(date +%s)
