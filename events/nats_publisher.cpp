@@ -135,10 +135,11 @@ struct nats_publisher::core {
   static void closed_cb(natsConnection*, void* closure) {
     auto* c = static_cast<core*>(closure);
     c->went_down("connection closed");
-    {
-      std::lock_guard<std::mutex> lock(c->m);
-      c->closed = true;
-    }
+    // Notified under the lock: once the worker sees `closed` it may free this core (the destructor returns, the
+    // last reference goes), so this thread must not touch `cv` after unlocking (TSan: pthread_cond_destroy in ~core
+    // against pthread_cond_broadcast here).
+    std::lock_guard<std::mutex> lock(c->m);
+    c->closed = true;
     c->cv.notify_all();
   }
   static void error_cb(natsConnection*, natsSubscription*, natsStatus err, void*) {
