@@ -120,6 +120,7 @@ if [[ $fast -eq 0 ]]; then
   stage "sanitizer build (ASan+UBSan)"
   "$root/scripts/build.sh" "$root/build-asan" -DDUTYDESK_SANITIZE=ON
   stage "unit tests under ASan+UBSan"
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     DUTYDESK_SIM="$root/build-asan/sim/dutydesk-sim" ctest --test-dir "$root/build-asan" --output-on-failure -j"$(nproc)" 2>&1 | tee "$logdir/ctest-asan.log" || rc=1
   ctest_counts "$logdir/ctest-asan.log"
