@@ -18,22 +18,13 @@
 #include <variant>
 
 #include "domain/commands.hpp"
+#include "fuzz/support/check.hpp"
 
 namespace {
 
+using ::dutydesk::fuzz::fail;
+
 using namespace dutydesk::domain;
-
-[[noreturn]] void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz_command: invariant broken: %s [%.*s]\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
-}
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    if (!(cond))                                                                                                       \
-      fail(#cond __VA_OPT__(, ) __VA_ARGS__);                                                                          \
-  } while (false)
 
 // The whitespace the header names: space, tab, newline, CR, FF, VT.
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }

@@ -26,23 +26,14 @@
 
 #include "config/load.hpp"
 #include "domain/url.hpp"
+#include "fuzz/support/check.hpp"
 
 namespace {
 
+using ::dutydesk::fuzz::fail;
+
 using namespace dutydesk;
 using namespace dutydesk::config;
-
-[[noreturn]] void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz_config: invariant broken: %s [%.*s]\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
-}
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    if (!(cond))                                                                                                       \
-      fail(#cond __VA_OPT__(, ) __VA_ARGS__);                                                                          \
-  } while (false)
 
 constexpr std::string_view env_secret = "EnvSecretValue9931";
 constexpr std::string_view literal_secret = "LitSecret4471";

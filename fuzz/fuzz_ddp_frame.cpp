@@ -17,22 +17,13 @@
 #include <simdjson.h>
 
 #include "io/ddp_frames.hpp"
+#include "fuzz/support/check.hpp"
 
 namespace {
 
+using ::dutydesk::fuzz::fail;
+
 using namespace dutydesk::io;
-
-[[noreturn]] void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz_ddp_frame: invariant broken: %s [%.*s]\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
-}
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    if (!(cond))                                                                                                       \
-      fail(#cond __VA_OPT__(, ) __VA_ARGS__);                                                                          \
-  } while (false)
 
 // A second parser, separate from the one parse_server_frame keeps, so checking never disturbs the code under test.
 simdjson::dom::parser& checker() {

@@ -24,23 +24,14 @@
 
 #include "io/hmac.hpp"
 #include "io/jira_webhook.hpp"
+#include "fuzz/support/check.hpp"
 
 namespace {
 
+using ::dutydesk::fuzz::fail;
+
 using namespace dutydesk::io;
 using namespace dutydesk::io::jira;
-
-[[noreturn]] void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz_jira_webhook: invariant broken: %s [%.*s]\n", what, static_cast<int>(detail.size()),
-               detail.data());
-  std::abort();
-}
-
-#define CHECK(cond, ...)                                                                                               \
-  do {                                                                                                                 \
-    if (!(cond))                                                                                                       \
-      fail(#cond __VA_OPT__(, ) __VA_ARGS__);                                                                          \
-  } while (false)
 
 constexpr std::string_view secret = "fuzz-secret-7f3a91c2";
 
