@@ -664,7 +664,10 @@ async function check({ withEvents = true } = {}) {
     const R = channelByRoom[th.room].remind * 1000;
     const reminders = replies.filter(isReminder).map((m) => Date.parse(m.ts));
     const createdAt = intros.length ? Date.parse(intros[0].ts) : Date.parse(root?.ts ?? 0);
-    const tol = 2500;
+    // The next deadline is set when a reminder is stepped, before its post goes out; a post that waited (a 429's
+    // reset, a 5xx backoff, the database) makes the gap between two posts that much shorter than remind_after. A
+    // doubled reminder shows as a gap of a few seconds, so a quarter of remind_after (at most 10 s) is tolerated.
+    const tol = Math.max(2500, Math.min(10000, R / 4));
     let prevRem = createdAt;
     for (const at of reminders) {
       if (at - prevRem < R - tol) duplicated.push(`${label}: reminder at ${new Date(at).toISOString()} in ${th.id} only ${((at - prevRem) / 1000).toFixed(1)} s after the previous one (or the intro); remind_after ${R / 1000} s`);
