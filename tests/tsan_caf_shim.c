@@ -6,15 +6,19 @@
 // in a handler on another, is reported as a data race. Suppressing those reports would take frames that every
 // handler has (caf::detail::behavior_impl::invoke), which would hide real races between a handler and the I/O thread
 // too. Instead this library interposes the exported entry points of the hand-off and adds the edges CAF guarantees:
-//   scheduled_actor::enqueue, blocking_actor::enqueue        release(message) and release(actor): the sender's
-//                                                             writes so far ...
+//   scheduled_actor::enqueue, blocking_actor::enqueue        release(message): the sender's writes so far ...
 //   {scheduled,blocking}_actor::mailbox_visitor(message)      acquire(message): ... are seen by the handler that
 //                                                             takes the message, also one already running
+//   memory_managed::request_deletion(message)                 acquire(message): one dropped unread (its receiver
+//                                                             ended) is freed after the sender's writes too
 //   scheduled_actor::launch                                   release(actor): the spawner's writes (the actor's
 //                                                             construction) are seen by its first run
 //   scheduled_actor::resume (and its resumable thunk)         acquire(actor) on entry, release(actor) on exit: one
 //                                                             run of an actor is seen by its next, on any worker
-//   blocking_actor::dequeue / await_data                      acquire(actor)
+//   blocking_actor::dequeue                                   acquire(message)
+// The edges are per message, not per mailbox: a run of an actor that started before a message arrived does not
+// see that message's sender's writes until it takes the message (tests/tsan_probe.cpp checks that such a race is
+// still reported).
 // A message's address is reused after it is freed, so a later message at the same address also carries the earlier
 // sender's clock: that can only hide a race, never invent one. This is the actor model's guarantee (a message send happens before its processing; one actor's runs are ordered),
 // not more: two actors, or an actor and a thread that shares memory with it without a message, are still checked.
@@ -39,11 +43,10 @@ void __tsan_release(void* addr) __attribute__((weak));
 #define SA_RESUMABLE_OFFSET 160
 #define SA_VISIT "_ZN3caf15scheduled_actor15mailbox_visitorclERNS_15mailbox_elementE"
 #define BA_VISIT "_ZN3caf14blocking_actor15mailbox_visitorclERNS_15mailbox_elementE"
+// caf::detail::disposer frees a mailbox element through this virtual (mailbox_element does not override it).
+#define MM_DELETE "_ZNK3caf14memory_managed16request_deletionEb"
 #define BA_ENQUEUE "_ZN3caf14blocking_actor7enqueueESt10unique_ptrINS_15mailbox_elementENS_6detail8disposerEEPNS_14execution_unitE"
 #define BA_DEQUEUE "_ZN3caf14blocking_actor7dequeueEv"
-#define BA_AWAIT "_ZN3caf14blocking_actor10await_dataEv"
-#define BA_AWAIT_UNTIL                                                                                                  \
-  "_ZN3caf14blocking_actor10await_dataENSt6chrono10time_pointINS1_3_V212system_clockENS1_8durationIlSt5ratioILl1ELl1000000000EEEEEE"
 
 // The real functions. A unique_ptr argument is passed as a pointer to the caller's temporary (Itanium C++ ABI: not
 // trivially copyable), a system_clock::time_point as its int64 count.
@@ -53,10 +56,9 @@ static int (*real_sa_resume)(void*, void*, size_t);
 static int (*real_sa_resume_thunk)(void*, void*, size_t);
 static int (*real_sa_visit)(void*, void*);
 static int (*real_ba_visit)(void*, void*);
+static void (*real_mm_delete)(const void*, bool);
 static void (*real_ba_enqueue)(void*, void*, void*);
 static void* (*real_ba_dequeue)(void*);
-static void (*real_ba_await)(void*);
-static bool (*real_ba_await_until)(void*, long);
 
 static void* next_symbol(const char* name) {
   void* p = dlsym(RTLD_NEXT, name);
@@ -87,10 +89,9 @@ __attribute__((constructor)) static void resolve(void) {
   *(void**)&real_sa_resume_thunk = next_symbol(SA_RESUME_THUNK);
   *(void**)&real_sa_visit = next_symbol(SA_VISIT);
   *(void**)&real_ba_visit = next_symbol(BA_VISIT);
+  *(void**)&real_mm_delete = next_symbol(MM_DELETE);
   *(void**)&real_ba_enqueue = next_symbol(BA_ENQUEUE);
   *(void**)&real_ba_dequeue = next_symbol(BA_DEQUEUE);
-  *(void**)&real_ba_await = next_symbol(BA_AWAIT);
-  *(void**)&real_ba_await_until = next_symbol(BA_AWAIT_UNTIL);
 }
 
 void sa_enqueue(void* self, void* ptr, void* eu) __asm__(SA_ENQUEUE);
@@ -101,7 +102,6 @@ static void* element(void* ptr) {
 
 void sa_enqueue(void* self, void* ptr, void* eu) {
   release(element(ptr));
-  release(self);
   real_sa_enqueue(self, ptr, eu);
 }
 
@@ -141,29 +141,24 @@ int ba_visit(void* visitor, void* x) {
   return real_ba_visit(visitor, x);
 }
 
+// memory_managed is mailbox_element's primary base (its first polymorphic one), so `self` is the element's address.
+void mm_delete(const void* self, bool decremented_rc) __asm__(MM_DELETE);
+void mm_delete(const void* self, bool decremented_rc) {
+  acquire((void*)self);
+  real_mm_delete(self, decremented_rc);
+}
+
 void ba_enqueue(void* self, void* ptr, void* eu) __asm__(BA_ENQUEUE);
 void ba_enqueue(void* self, void* ptr, void* eu) {
   release(element(ptr));
-  release(self);
   real_ba_enqueue(self, ptr, eu);
 }
 
 void* ba_dequeue(void* self) __asm__(BA_DEQUEUE);
 void* ba_dequeue(void* self) {
   void* r = real_ba_dequeue(self);
-  acquire(self);
+  if (r != NULL)
+    acquire(r);
   return r;
 }
 
-void ba_await(void* self) __asm__(BA_AWAIT);
-void ba_await(void* self) {
-  real_ba_await(self);
-  acquire(self);
-}
-
-bool ba_await_until(void* self, long until) __asm__(BA_AWAIT_UNTIL);
-bool ba_await_until(void* self, long until) {
-  bool r = real_ba_await_until(self, until);
-  acquire(self);
-  return r;
-}
