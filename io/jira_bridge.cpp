@@ -241,6 +241,10 @@ struct jira_bridge::impl {
     jira_outcome out;
     std::set<std::string> visited; // transition walk
     std::size_t steps = 0;
+    // The I/O callbacks of a run capture `this`: the run keeps the impl alive until its last callback is gone, also
+    // when the actor (the other owner) exits with a call in flight (TSan: heap-use-after-free of `actor` in
+    // finish() after ~bridge_state freed the impl).
+    std::shared_ptr<impl> keep;
   };
   using run_ptr = std::shared_ptr<run>;
 
@@ -990,6 +994,7 @@ void begin_op(self_ptr self, storage::jira_op op) {
           r->link = a.link;
           r->request = a.request;
           auto impl = st.impl;
+          r->keep = impl;
           impl->runtime.post([impl, r] { impl->start(r); });
         };
         self->request(self->state.impl->storage, storage_timeout, atom::jira_v, actors::jira_op_update{committed, {}, {}, {}})
