@@ -11,6 +11,11 @@
 //                                                             takes the message, also one already running
 //   memory_managed::request_deletion(message)                 acquire(message): one dropped unread (its receiver
 //                                                             ended) is freed after the sender's writes too
+//   scheduled_actor::mailbox_visitor, around the handler       acquire(actor) before, release(actor) after: one
+//                                                             handler of an actor is seen by its next, on any
+//                                                             worker (a run that is returning can overlap the
+//                                                             next run on another worker, so the ends of resume
+//                                                             alone come too late)
 //   scheduled_actor::launch                                   release(actor): the spawner's writes (the actor's
 //                                                             construction) are seen by its first run
 //   scheduled_actor::resume (and its resumable thunk)         acquire(actor) on entry, release(actor) on exit: one
@@ -131,8 +136,13 @@ int sa_resume_thunk(void* resumable, void* eu, size_t max_throughput) {
 // Both visitors return caf::intrusive::task_result (an int-sized enum).
 int sa_visit(void* visitor, void* x) __asm__(SA_VISIT);
 int sa_visit(void* visitor, void* x) {
+  // scheduled_actor::mailbox_visitor starts with `scheduled_actor* self`.
+  void* self = *(void**)visitor;
   acquire(x);
-  return real_sa_visit(visitor, x);
+  acquire(self);
+  int r = real_sa_visit(visitor, x);
+  release(self);
+  return r;
 }
 
 int ba_visit(void* visitor, void* x) __asm__(BA_VISIT);
