@@ -182,9 +182,10 @@ def url_credentials(url, name, config):
             add(urllib.parse.unquote(password), f"{name} password", config)
             add(base64.b64encode(f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}".encode()).decode(),
                 f"{name} user:password as base64", config)
-        else:
+        elif parts.scheme.lower() in ("nats", "tls"):
             add(user, f"{name} token", config)  # nats://TOKEN@host
             add(urllib.parse.unquote(user), f"{name} token", config)
+        # elsewhere (postgresql://postgres@host, https://user@host) a user name alone is no secret
     for key, value in urllib.parse.parse_qsl(parts.query):
         if key.lower() in ("password", "pass", "token", "secret", "auth_token"):
             add(value, f"{name} {key}=", config)

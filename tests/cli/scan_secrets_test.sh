@@ -187,5 +187,21 @@ EOF
   check "a clean report passes" test "$RC" -eq 0
 fi
 
+# A user name alone is a secret in a NATS URL (nats://TOKEN@host), not in a PostgreSQL one: a report that cannot
+# reach postgresql://postgres@host/postgres names the database, and that is no leak.
+cat >"$TMP/cfg/userinfo.yaml" <<EOF
+storage: { url: "postgresql://postgres@127.0.0.1:1/postgres" }
+events: { nats_url: "nats://nats-token-JJJJ0000@127.0.0.1:4222" }
+EOF
+mkdir -p "$TMP/logs3"
+echo "cannot read postgresql://***@127.0.0.1:1/postgres: connection refused" >"$TMP/logs3/dutydesk.log"
+scan "$TMP/logs3" "$TMP/cfg/userinfo.yaml"
+check "a PostgreSQL user name is not a secret" test "$RC" -eq 0
+check "a NATS token is one" has "1 secrets from 1 configs"
+echo "nats connect nats-token-JJJJ0000@127.0.0.1" >"$TMP/logs3/nats.log"
+scan "$TMP/logs3" "$TMP/cfg/userinfo.yaml"
+check "a NATS token in a log is found" has "contains events.nats_url token"
+check "a NATS token in a log fails" test "$RC" -eq 1
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
