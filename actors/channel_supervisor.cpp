@@ -386,6 +386,9 @@ void route_to(self_ptr self, const std::string& root, forwarded tr, bool is_comm
           spawn_child(self, root, id, domain::restored{std::move(*found.record)}, {std::get<domain::thread_reply>(tr)});
         } else {
           ++self->state.stats.ignored; // not a request's thread, or chat in a closed one
+          if (const auto* r = std::get_if<domain::thread_reply>(&tr))
+            spdlog::info("channel {}: reply {} in thread {} ignored: {}", self->state.args.room, r->message_id, root,
+                         found.record ? "its request is closed" : "no request there");
         }
         settle(self, root);
         release(self, j);

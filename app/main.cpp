@@ -4,6 +4,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
 #include "app/migrate.hpp"
@@ -18,6 +19,7 @@
 namespace cfg = dutydesk::config;
 
 int main(int argc, char** argv) {
+  spdlog::cfg::load_env_levels(); // SPDLOG_LEVEL=debug (or warn, …) sets the log level; info by default
   CLI::App app{"dutydesk: turns Rocket.Chat support-channel messages into tracked requests", "dutydesk"};
   app.require_subcommand(1);
 

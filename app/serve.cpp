@@ -329,7 +329,11 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
                        {"feedback", cfg.feedback.enabled}};
   for (const auto& c : cfg.channels)
     ready["channels"].push_back(c.room);
-  out << "dutydesk ready " << ready.dump() << std::endl;
+  // One write: the log threads write to the same stdout, and a line written piecewise came out with a log line
+  // inside it ("dutydesk ready [2026-…] [info] …", chaos seed 3).
+  const std::string ready_line = "dutydesk ready " + ready.dump() + "\n";
+  out.write(ready_line.data(), static_cast<std::streamsize>(ready_line.size()));
+  out.flush();
   spdlog::info("dutydesk serves {} channels as {}", cfg.channels.size(), bot);
 
   int sig = 0;

@@ -11,6 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-"$root/build-tsan"}
+mkdir -p "$dir" && dir=$(cd "$dir" && pwd) # absolute: ctest names the test commands by absolute paths
 jobs=${TSAN_JOBS:-$(nproc)}
 targets=(actors_tests io_tests events_tests dutydesk-sim)
 executables=(actors_tests io_tests events_tests)

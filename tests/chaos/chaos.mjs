@@ -285,7 +285,7 @@ async function setup() {
     for (const c of CHANNELS) await W.ctl.post(`/rocketchat/rooms/${c.id}/members`, { username: name, system_message: false });
   }
   await startDd();
-  log(`${elapsed()} up: simulator ${W.urls.control}, PostgreSQL ${W.pgBase}, NATS ${W.natsUrl}, dutydesk http ${W.httpPort}`);
+  log(`${elapsed()} up at ${new Date().toISOString()}: simulator ${W.urls.control}, PostgreSQL ${W.pgBase}, NATS ${W.natsUrl}, dutydesk http ${W.httpPort}`);
 }
 
 // -- faults ---------------------------------------------------------------------------------------------------------
@@ -592,6 +592,9 @@ async function backlog() {
  * Reads the simulator's records (both rooms' messages, both projects' issues), the stream and the outbox, and
  * compares them with what the scripts did. Returns {lost: [...], duplicated: [...], wrong: [...]} of strings.
  */
+/** A message's time as the log prints it (UTC), to find it in dutydesk.log. */
+const tsOf = (m) => new Date(typeof m.ts === 'string' ? m.ts : m.ts?.$date ?? 0).toISOString();
+
 async function check({ withEvents = true } = {}) {
   const lost = [], duplicated = [], wrong = [];
   let detours = 0;
@@ -740,7 +743,7 @@ async function check({ withEvents = true } = {}) {
     }
     for (const m of plains) {
       const cs = byMsg.get(m._id) ?? [];
-      if (cs.length === 0) lost.push(`${label}: reply ${m._id} by @${m.u?.username} is not a comment on ${issue.key}`);
+      if (cs.length === 0) lost.push(`${label}: reply ${m._id} by @${m.u?.username} at ${tsOf(m)} is not a comment on ${issue.key}`);
       if (cs.length > 1) duplicated.push(`${label}: reply ${m._id} is ${cs.length} comments on ${issue.key}: ${cs.map((c) => c.id).join(' ')}`);
       byMsg.delete(m._id);
     }
@@ -930,7 +933,13 @@ async function main() {
   const missingKinds = FAULT_KINDS.filter((k) => faultCount[k] === 0);
   if (missingKinds.length) log(`fault kinds never injected: ${missingKinds.join(', ')}`);
   log(`requests ${requests.length + jiraBorn.length}, kills ${kills}, lost ${result.lost.length}, duplicated ${result.duplicated.length}, wrong ${result.wrong.length}`);
-  if (bad && opt.keep) log(`kept ${W.dir} (dutydesk.log, config, PostgreSQL data)`);
+  if (bad && opt.keep) {
+    // The simulator's records as the check read them, for the post-mortem (it stops with the run).
+    const records = { rooms: {}, issues: [...await W.J.issues('CICD'), ...await W.J.issues('DBA')] };
+    for (const c of CHANNELS) records.rooms[c.room] = await W.ctl.roomMessages(c.room);
+    writeFileSync(path.join(W.dir, 'records.json'), JSON.stringify(records, null, 1));
+    log(`kept ${W.dir} (dutydesk.log, config, PostgreSQL data, records.json: the simulator's rooms and issues)`);
+  }
   return bad || missingKinds.length || kills < opt.kills ? 1 : 0;
 }
 

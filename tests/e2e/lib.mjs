@@ -200,7 +200,7 @@ export function startDutydesk(bin, configPath, logPath, { timeout = 15000 } = {}
     proc.stdout.on('data', (d) => {
       keep(d);
       out += d;
-      const m = out.match(/^dutydesk ready (.*)$/m);
+      const m = out.match(/^dutydesk ready (.*)\n/m); // a whole line: a chunk may end inside it
       if (m) { clearTimeout(timer); resolve(JSON.parse(m[1])); }
     });
     proc.on('exit', (code, signal) => {
