@@ -95,7 +95,9 @@ for url in "${metrics_urls[@]}"; do
   fi
 done
 
-exec python3 - "$log_dir" "$extra" "$reports_ok" "$pages" "$require_metrics" "$@" <<'PY'
+# Not exec: the EXIT trap removes $extra (the reports and pages) after the scan.
+set +e
+python3 - "$log_dir" "$extra" "$reports_ok" "$pages" "$require_metrics" "$@" <<'PY'
 import base64, hashlib, json, os, re, sys, urllib.parse
 
 try:
@@ -273,3 +275,4 @@ print(f"scan_secrets: {len(files)} files, {len(secrets)} secrets from {len(confi
       f"{reports} reports, {pages} metrics pages: {hits} hits")
 sys.exit(1 if hits else 0)
 PY
+exit $?

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache git curl python3 python3-yaml clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config ccache git curl jq python3 python3-yaml clang libclang-rt-14-dev
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libsimdjson-dev libpqxx-dev prometheus-cpp-dev
   libnats-dev nats-server libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libgtest-dev libgmock-dev libsqlite3-dev postgresql-15 nodejs npm

@@ -5,11 +5,15 @@
 #   3. end to end on loopback (tests/e2e): the simulator alone, and `dutydesk serve` against it; the demo story
 #      (README command 1, non-interactive); the conformance suite: the simulator driven by official clients (npm)
 #      and Prism on Atlassian's spec
+#      the small chaos run (scripts/chaos.sh: 30 requests, 3 kills -9, every fault kind; fails on anything lost,
+#      duplicated or wrong)
 #   4. a fuzz smoke run of the four parser targets (fuzz/, scripts/fuzz.sh); the whole unit suite again under
-#      ASan+UBSan, and the e2e and conformance suites against the sanitized binaries
+#      ASan+UBSan, and the e2e and conformance suites against the sanitized binaries; the actor, I/O and event tests
+#      under ThreadSanitizer (scripts/tsan.sh)
+#   5. the secrets scan: every configured secret against the e2e logs, /metrics pages and reports
 # One real PostgreSQL 15 on loopback serves the whole run (DUTYDESK_TEST_POSTGRES_URL): the storage tests on both
 # backends, the CLI's migrate, and a second pass of the e2e suite with storage.url on PostgreSQL. The chaos run
-# (scripts/chaos.sh) is not a stage yet: its small run still finds a reminder sent early after a kill (issue 6).
+# starts a PostgreSQL and a NATS of its own.
 # --fast skips 4 (for the edit-build-test loop; CI always runs everything).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,6 +106,13 @@ export DUTYDESK_E2E_POSTGRES_URL=$DUTYDESK_TEST_POSTGRES_URL
 e2e_pass e2e-postgres postgres "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
 unset DUTYDESK_E2E_POSTGRES_URL
 
+stage "chaos, small run (30 requests, 3 kills, seed 1; tests/chaos)"
+if bash "$root/scripts/chaos.sh" --requests 30 --kills 3 --seed 1 >"$logdir/chaos.log" 2>&1; then
+  count 1 0; grep -E "^chaos: (requests|kills|lost|duplicated|wrong|fault) " "$logdir/chaos.log" || true
+else
+  echo "the chaos run failed; its end:"; tail -60 "$logdir/chaos.log"; count 0 1; rc=1
+fi
+
 stage "demo (README command 1, story only)"
 if DEMO_NO_BUILD=1 DEMO_NONINTERACTIVE=1 bash "$root/scripts/demo.sh" >"$logdir/demo.log" 2>&1; then count 1 0; else
   echo "demo failed; its log:"; tail -40 "$logdir/demo.log"; count 0 1; rc=1; fi
@@ -124,11 +135,26 @@ if [[ $fast -eq 0 ]]; then
   export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   e2e_pass e2e-asan asan "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/app/dutydesk"
   node_suite conformance-asan bash "$root/conformance/run.sh" "$root/build-asan/sim/dutydesk-sim" "$root/build-asan/tests/io_tests"
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+  stage "ThreadSanitizer: actor, I/O and event tests (scripts/tsan.sh)"
+  if bash "$root/scripts/tsan.sh" "$root/build-tsan" 2>&1 | tee "$logdir/tsan.log"; then tsan_ok=1; else tsan_ok=0; rc=1; fi
+  # Its ctest log counts the tests; a TSan report makes its test fail, a failed self-check counts as one failure.
+  if [[ -f "$root/build-tsan/tsan-ctest.log" ]] && grep -qE "tests passed, [0-9]+ tests? failed" "$root/build-tsan/tsan-ctest.log"; then
+    cp "$root/build-tsan/tsan-ctest.log" "$logdir/tsan-ctest.log"
+    before=$failed
+    ctest_counts "$logdir/tsan-ctest.log"
+    [[ $tsan_ok -eq 0 && $failed -eq $before ]] && count 0 1
+  else
+    count 0 1
+  fi
 fi
 
 stage "secrets: every configured secret against the e2e logs, /metrics pages and reports"
 if bash "$root/scripts/scan_secrets.sh" --require-metrics --dutydesk "$root/build/app/dutydesk" "$keep" \
-  "$keep"/*/dutydesk-*/dutydesk.yaml 2>&1 | tee "$logdir/secrets.log"; then count 1 0; else count 0 1; rc=1; fi
+  "$keep"/*/dutydesk-*/dutydesk.yaml >"$logdir/secrets.log" 2>&1; then count 1 0; else count 0 1; rc=1; fi
+# The summary and the first hits (a leak repeats in many files; the log has them all).
+grep -v "contains" "$logdir/secrets.log" || true
+grep "contains" "$logdir/secrets.log" | head -20 || true
 
 stage ""
 # What failed, by name, at the end where a truncated CI log still shows it.
@@ -139,6 +165,8 @@ if [[ $failed -gt 0 || $rc -ne 0 ]]; then
     sed -n '/The following tests FAILED:/,/^Errors while running/p' "$f" | grep -E "^\s+[0-9]+ - " | sed "s/^/  $name: /" || true
     grep -E "^\s*not ok [0-9]+ - " "$f" | sed "s/^\s*/  $name: /" || true
     grep -E "^FAIL: " "$f" | sed "s/^/  $name: /" || true
+    grep -E "^scan_secrets: .*: contains " "$f" | head -5 | sed "s/^/  $name: /" || true
+    grep -E "^chaos: +(lost|duplicated|wrong): " "$f" | head -10 | sed "s/^/  $name: /" || true
   done
 fi
 echo "== done in $(( $(date +%s) - start )) s"
