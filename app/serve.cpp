@@ -124,14 +124,20 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
 
   // Where the realtime connection's backfill starts: the oldest room cursor, so nothing unhandled is skipped.
   std::int64_t backfill_since = 0;
+  std::vector<std::string> without_cursor; // configured rooms no cursor was ever written for
+  bool cursors_read = false;
   {
     caf::scoped_actor self{sys};
     self->request(storage, std::chrono::seconds(30), atom::cursors_v)
       .receive(
         [&](const std::vector<storage::room_cursor>& xs) {
+          cursors_read = true;
           for (const auto& c : xs)
             if (cfg.find_channel(c.room_id) != nullptr)
               backfill_since = backfill_since == 0 ? c.last_ts : std::min(backfill_since, c.last_ts);
+          for (const auto& ch : cfg.channels)
+            if (std::none_of(xs.begin(), xs.end(), [&](const auto& c) { return c.room_id == ch.room; }))
+              without_cursor.push_back(ch.room);
         },
         [&](const caf::error& e) { spdlog::warn("storage fails to list room cursors: {}", describe(e)); });
   }
@@ -140,6 +146,18 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   // is not lost (live delivery only starts once they are).
   if (backfill_since == 0)
     backfill_since = system_now().time_since_epoch().count();
+  // A room without a cursor gets this starting point written now: a room's cursor is only written once a message
+  // in it is handled, so a dutydesk killed before that would start from "now" again and skip what was posted while
+  // it was down (chaos seed 10: two requests posted between a first start and a kill -9 never became requests).
+  if (cursors_read && !without_cursor.empty()) {
+    caf::scoped_actor self{sys};
+    for (const auto& room : without_cursor)
+      self->request(storage, std::chrono::seconds(30), atom::cursor_v, actors::cursor_update{room, backfill_since, ""})
+        .receive([](bool) {},
+                 [&](const caf::error& e) {
+                   spdlog::warn("storage fails to write the starting cursor of {}: {}", room, describe(e));
+                 });
+  }
 
   metrics::exposer exposer{metrics, cfg.metrics.listen.host, cfg.metrics.listen.port};
   if (auto problem = exposer.listen(); !problem.empty()) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   BOT, startStack, chat, checkConfig, configYaml, intros, botNotes, botReactions, buttonsOf, byBot, isReminder,
-  isEscalated, mentions, formatThread, waitFor, tail, stop, lifecyclePosts } from './lib.mjs';
+  isEscalated, mentions, formatThread, waitFor, tail, stop, lifecyclePosts, sleep } from './lib.mjs';
 
 const bin = process.env.DUTYDESK_BIN;
 const skip = bin ? false : 'DUTYDESK_BIN is unset: run tests/e2e/run.sh <dutydesk-sim> <dutydesk> to run the lifecycle tests';
@@ -55,6 +55,29 @@ describe('dutydesk serve against the simulator', { skip }, () => {
           assert.equal(botReactions(t.root.reactions).length, 1, formatThread(t));
         }
         assert.equal(statusNotes(await ctl.thread(a.root._id)).length, 1);
+      } finally {
+        await stack.stopAll();
+      }
+    });
+
+    test('killed -9 right after its first start, before any message: what is posted while it is down still becomes requests', async () => {
+      // The first start writes each room's starting cursor; without it the restart began from "now" again and
+      // skipped these messages (found by the chaos run, seed 10).
+      const stack = await startStack({ bin, name: 'kill9-first', remindCicd: '1h' });
+      try {
+        const h = chat(stack);
+        await stack.kill9();
+        const a = await stack.ctl.say('alice', CICD, uniq('request A while the first dutydesk is down'));
+        const b = await stack.ctl.say('carol', DBA, uniq('request B while the first dutydesk is down'));
+        // The outage outlasts the backfill's 1 s overlap, so only the stored starting cursor can bring A and B back
+        // (not a wait for anything: it is the length of the downtime).
+        await sleep(1500);
+        await stack.start();
+        for (const m of [a, b]) {
+          await h.waitBotReactions(m._id, [':new:'], { timeout: 15000 });
+          const t = await h.waitThread('the intro', m._id, (x) => intros(x).length >= 1, { timeout: 15000 });
+          assert.equal(intros(t).length, 1, formatThread(t));
+        }
       } finally {
         await stack.stopAll();
       }
