@@ -124,6 +124,9 @@ struct jira_bridge::impl {
   std::map<std::string, jira::create_meta> meta_cache;          // "<project>/<type>"
   std::map<std::string, jira::jira_user> user_cache;            // chat username → Jira user
   std::map<std::string, std::set<std::string>> workflow_edges;  // Jira status → statuses a transition leads to
+  // Op key → the statuses its unfinished walk went through, kept across the op's retries: a retry after a 503
+  // mid-walk that started with nothing visited walked back through the status it had started from (chaos seed 11).
+  std::map<std::string, std::set<std::string>> walk_visited;
 
   // Written by open() or the I/O thread, read by the actor.
   std::mutex identity_mutex;
@@ -249,6 +252,8 @@ struct jira_bridge::impl {
   using run_ptr = std::shared_ptr<run>;
 
   void finish(const run_ptr& r) {
+    if (r->out.v != jira_outcome::verdict::retry)
+      walk_visited.erase(r->op.key);
     caf::anon_send(actor, atom::done_v, r->corr, std::move(r->out));
   }
 
@@ -562,6 +567,8 @@ struct jira_bridge::impl {
   // transitions --------------------------------------------------------------------------------------------------
 
   void transition(const run_ptr& r) {
+    if (auto v = walk_visited.find(r->op.key); v != walk_visited.end())
+      r->visited = v->second;
     jc().get_issue(r->link->issue_key, {}, [this, r](api_result<jira::issue> i) {
       if (!i.ok())
         return failed(r, i.error(), "read " + r->link->issue_key);
@@ -606,6 +613,7 @@ struct jira_bridge::impl {
       return finish(r);
     }
     r->visited.insert(current);
+    walk_visited[r->op.key] = r->visited;
     jc().transitions(r->link->issue_key, [this, r, current, target](api_result<std::vector<jira::transition>> ts) {
       if (!ts.ok())
         return failed(r, ts.error(), "read the transitions of " + r->link->issue_key);

@@ -2,7 +2,7 @@
 
 namespace dutydesk::sim {
 
-fault_decision fault_injector::decide(const std::string& system) {
+fault_decision fault_injector::decide(const std::string& system, const std::string& request_line) {
   fault_decision d;
   auto i = specs_.find(system);
   if (i == specs_.end())
@@ -10,6 +10,12 @@ fault_decision fault_injector::decide(const std::string& system) {
   auto& spec = i->second;
   if (spec.until_ms != 0 && clock_.now_ms() >= spec.until_ms) {
     specs_.erase(i);
+    return d;
+  }
+  if (!spec.match.empty() && request_line.find(spec.match) == std::string::npos)
+    return d;
+  if (spec.skip > 0) {
+    --spec.skip;
     return d;
   }
   d.latency_ms = spec.latency_ms;
@@ -29,6 +35,8 @@ fault_decision fault_injector::decide(const std::string& system) {
     d.response = server_error(system, spec);
     ++counts_[system]["5xx"];
   }
+  if (d.response && spec.count > 0 && --spec.count == 0)
+    specs_.erase(i);
   return d;
 }
 
@@ -74,7 +82,8 @@ json fault_injector::describe() const {
     out["active"][system] = json{{"latency_ms", spec.latency_ms}, {"rate_429", spec.rate_429},
                                  {"rate_5xx", spec.rate_5xx},     {"rate_reset", spec.rate_reset},
                                  {"status_5xx", spec.status_5xx}, {"retry_after_s", spec.retry_after_s},
-                                 {"until_ms", spec.until_ms}};
+                                 {"until_ms", spec.until_ms},     {"match", spec.match},
+                                 {"skip", spec.skip},             {"count", spec.count}};
   out["injected"] = json::object();
   for (auto& [system, kinds] : counts_)
     for (auto& [kind, n] : kinds)
@@ -93,6 +102,9 @@ std::optional<fault_spec> fault_injector::parse(const json& body, std::string& e
     s.retry_after_s = body.value("retry_after_s", 1);
     if (auto f = body.value("for_ms", int64_t{0}); f > 0)
       s.until_ms = clock_.now_ms() + f;
+    s.match = body.value("match", std::string{});
+    s.skip = body.value("skip", 0);
+    s.count = body.value("count", 0);
   } catch (const json::exception& e) {
     error = e.what();
     return std::nullopt;
@@ -103,8 +115,9 @@ std::optional<fault_spec> fault_injector::parse(const json& body, std::string& e
     error = "rates must be within [0, 1] and add up to at most 1";
     return std::nullopt;
   }
-  if (s.latency_ms < 0 || s.status_5xx < 500 || s.status_5xx > 599 || s.retry_after_s < 0) {
-    error = "latency_ms >= 0, status_5xx in 500..599, retry_after_s >= 0";
+  if (s.latency_ms < 0 || s.status_5xx < 500 || s.status_5xx > 599 || s.retry_after_s < 0 || s.skip < 0 ||
+      s.count < 0) {
+    error = "latency_ms >= 0, status_5xx in 500..599, retry_after_s >= 0, skip >= 0, count >= 0";
     return std::nullopt;
   }
   return s;

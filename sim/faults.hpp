@@ -18,6 +18,9 @@ struct fault_spec {
   int status_5xx = 503;
   int retry_after_s = 1;    // the wait a 429 asks for
   int64_t until_ms = 0;     // 0: until cleared; otherwise the clock time at which the spec lapses
+  std::string match;        // only requests whose "METHOD target" contains this (empty: every request)
+  int skip = 0;             // this many matching requests pass untouched first
+  int count = 0;            // the spec lapses after this many faults (0: no limit)
 };
 
 /// What to do with one request.
@@ -34,8 +37,8 @@ public:
   void clear(const std::string& system) { specs_.erase(system); }
   void clear_all() { specs_.clear(); }
 
-  /// Decides the fate of one request to `system`.
-  fault_decision decide(const std::string& system);
+  /// Decides the fate of one request to `system` (`request_line`: "METHOD target", for a spec's `match`).
+  fault_decision decide(const std::string& system, const std::string& request_line = {});
 
   /// The active specs and the counts of injected faults, for the control API.
   json describe() const;

@@ -33,7 +33,7 @@ simulated_system* simulator::find(const std::string& name) {
 
 fault_decision simulator::product(simulated_system& system, const http_request& req) {
   auto name = system.name();
-  auto decision = faults_.decide(name);
+  auto decision = faults_.decide(name, req.method + " " + req.target);
   std::string fault;
   if (decision.response) {
     fault = decision.response->reset ? "reset" : decision.response->status == 429 ? "429" : "5xx";

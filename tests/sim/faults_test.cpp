@@ -97,3 +97,27 @@ TEST_F(faults_fixture, bad_specs_are_rejected) {
   EXPECT_FALSE(faults.parse({{"status_5xx", 404}}, error));
   EXPECT_FALSE(faults.parse({{"latency_ms", "slow"}}, error));
 }
+
+TEST_F(faults_fixture, a_matched_spec_skips_then_fails_only_its_requests_and_lapses_after_its_count) {
+  faults.set("jira-dc", spec({{"rate_5xx", 1.0},
+                              {"match", "POST /rest/api/2/issue/CICD-1/transitions"},
+                              {"skip", 1},
+                              {"count", 2}}));
+  const std::string post = "POST /rest/api/2/issue/CICD-1/transitions";
+  EXPECT_FALSE(faults.decide("jira-dc", "GET /rest/api/2/issue/CICD-1/transitions").response);
+  EXPECT_FALSE(faults.decide("jira-dc", "POST /rest/api/2/issue/CICD-2/transitions").response);
+  EXPECT_FALSE(faults.decide("jira-dc", post).response) << "the first matching request is skipped";
+  EXPECT_EQ(faults.decide("jira-dc", post).response->status, 503);
+  EXPECT_EQ(faults.describe()["active"]["jira-dc"]["count"], 1);
+  EXPECT_EQ(faults.decide("jira-dc", post).response->status, 503);
+  EXPECT_FALSE(faults.decide("jira-dc", post).response) << "lapsed after two faults";
+  EXPECT_FALSE(faults.describe().contains("active"));
+  EXPECT_EQ(faults.describe()["injected"]["jira-dc"]["5xx"], 2);
+}
+
+TEST_F(faults_fixture, negative_skip_or_count_is_refused) {
+  std::string error;
+  EXPECT_FALSE(faults.parse({{"rate_5xx", 1.0}, {"skip", -1}}, error));
+  EXPECT_FALSE(faults.parse({{"rate_5xx", 1.0}, {"count", -2}}, error));
+  EXPECT_NE(error.find("count >= 0"), std::string::npos) << error;
+}
