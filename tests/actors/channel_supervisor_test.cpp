@@ -33,6 +33,7 @@ struct child {
   std::vector<actors::jira_update> jira;
   std::vector<actors::feedback_update> feedback;
   std::vector<caf::typed_response_promise<bool>> held;
+  std::vector<caf::typed_response_promise<domain::request_record>> held_gets; // a "slow start": get waits for remind
 
   bool created() const { return std::holds_alternative<domain::created>(args.start); }
   bool restored() const { return std::holds_alternative<domain::restored>(args.start); }
@@ -75,10 +76,20 @@ actors::request_actor::behavior_type fake_request(actors::request_actor::pointer
       for (auto& rp : c->held)
         rp.deliver(true);
       c->held.clear();
+      for (auto& rp : c->held_gets)
+        rp.deliver(domain::request_record{});
+      c->held_gets.clear();
     },
-    [c](atom::get) {
+    [self, c](atom::get) -> caf::result<domain::request_record> {
       if (auto* r = std::get_if<domain::restored>(&c->args.start))
         return r->record;
+      // A created request whose text says "slow start" is still carrying out its first step (its save included):
+      // a get, queued behind it, is answered when that step ends (here: on `remind`).
+      if (auto* e = std::get_if<domain::created>(&c->args.start); e && e->text.find("slow start") != std::string::npos) {
+        auto rp = self->make_response_promise<domain::request_record>();
+        c->held_gets.push_back(rp);
+        return rp;
+      }
       return domain::request_record{};
     },
     [c](atom::jira, actors::jira_update& u) {
@@ -612,6 +623,31 @@ TEST_F(ChannelSupervisor, adopt_creates_the_moved_request_once) {
   chat(top("repost1", "dutydesk", "moved: my build is broken", 500));
   EXPECT_EQ(kids->all.size(), 1u);
   EXPECT_EQ(status().requests_created, 1u);
+}
+
+/// Sends `x` to `sup` as adopt and keeps the answer (a spawned actor, so the test can look before it comes).
+caf::behavior adopt_asker(caf::event_based_actor* self, actors::channel_actor sup, actors::adopt_request x,
+                          std::shared_ptr<std::optional<bool>> out) {
+  self->request(sup, caf::infinite, atom::adopt_v, std::move(x))
+    .then([self, out](bool b) { *out = b; self->quit(); }, [self](caf::error&) { self->quit(); });
+  return {};
+}
+
+TEST_F(ChannelSupervisor, adopt_is_answered_only_once_the_adopted_request_has_carried_out_its_first_step) {
+  // Chaos seed 15: the moving request closed on the answer, a kill -9 came before the adopted request had saved its
+  // record, and the repost (a bot message, which no backfill makes a request of) was never a request again.
+  actors::adopt_request x{"repost2", "carol", "moved: slow start", "http://chat.test/channel/support?msg=repost2",
+                          "triage"};
+  auto out = std::make_shared<std::optional<bool>>();
+  sys.spawn(adopt_asker, sup, x, out);
+  run();
+  ASSERT_EQ(kids->all.size(), 1u);
+  ASSERT_TRUE(kids->all[0]->created());
+  EXPECT_FALSE(out->has_value()) << "answered before the adopted request's first step was done";
+  caf::anon_send(kids->all[0]->handle, atom::remind_v, std::uint64_t{0});
+  run();
+  ASSERT_TRUE(out->has_value());
+  EXPECT_TRUE(**out);
 }
 
 TEST_F(ChannelSupervisor, cursor_stays_before_an_older_message_in_flight_then_moves_past_both) {
