@@ -148,6 +148,13 @@ http_response jira_sim::control(const http_request& req) {
                     {"displayName", u.display_name}, {"email", u.email}});
     return control_reply(200, xs);
   }
+  // GET /statuses: the seeded statuses in their order (the live page's board columns).
+  if (r == "statuses" && seg.size() == 1 && m == "GET") {
+    json xs = json::array();
+    for (auto& s : statuses_)
+      xs.push_back({{"id", s.id}, {"name", s.name}, {"category", s.category}});
+    return control_reply(200, xs);
+  }
   if (r == "projects") {
     if (seg.size() == 1 && m == "GET") {
       json xs = json::array();

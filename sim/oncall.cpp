@@ -273,6 +273,13 @@ http_response oncall_sim::handle_control(const http_request& req) {
       }
       return json_response(200, out);
     }
+    // GET /users: every user with the name OnCall's API does not show (the live page names who is on call).
+    if (req.method == "GET" && parts.size() == 1 && parts[0] == "users") {
+      json out = json::array();
+      for (auto& u : users_)
+        out.push_back({{"id", u.id}, {"username", u.username}, {"email", u.email}, {"name", u.name}});
+      return json_response(200, out);
+    }
     // PUT /schedules/{id}/on_call_now {"users": ["U…"]} or {"usernames": ["alice"]}: change who is on call.
     if (req.method == "PUT" && parts.size() == 3 && parts[0] == "schedules" && parts[2] == "on_call_now") {
       auto* s = find_schedule(parts[1]);

@@ -903,3 +903,17 @@ TEST_P(JiraRest, XsrfFilterAndJsonOnly) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_P(JiraRest, ControlListsTheSeededStatusesInOrder) {
+  auto r = e.sim.handle_control(make_request("GET", "/statuses", "", ""));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r), json::parse(R"([{"id":"10000","name":"To Do","category":"new"},
+    {"id":"3","name":"In Progress","category":"indeterminate"},
+    {"id":"10001","name":"Waiting for customer","category":"indeterminate"},
+    {"id":"10002","name":"Done","category":"done"}])"));
+  EXPECT_EQ(e.sim.handle_control(make_request("POST", "/statuses", "{}", "")).status, 404);
+}
+
+} // namespace

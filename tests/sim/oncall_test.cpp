@@ -142,3 +142,18 @@ TEST_F(oncall_fixture, schedules_list_filters_by_exact_name) {
   EXPECT_EQ(j["results"][0]["id"], "SCHEDDBA");
   EXPECT_EQ(json::parse(get("/api/v1/schedules/", {{"name", "dba duty"}}).body)["count"], 0);
 }
+
+TEST_F(oncall_fixture, control_lists_users_with_their_names_including_added_ones) {
+  auto r = control("GET", "/users", json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto users = json::parse(r.body);
+  ASSERT_EQ(users.size(), 4u);
+  EXPECT_EQ(users[1], (json{{"id", "UBOBBOBBOBBOB"}, {"username", "bob"}, {"email", "bob@example.com"},
+                            {"name", "Bob Smith"}}));
+  EXPECT_EQ(users[3]["username"], "dave.d");
+  ASSERT_EQ(control("POST", "/users", json{{"id", "UZED"}, {"username", "zed"}, {"name", "Zed Z"}}).status, 201);
+  users = json::parse(control("GET", "/users", json::object()).body);
+  ASSERT_EQ(users.size(), 5u);
+  EXPECT_EQ(users[4]["name"], "Zed Z");
+  EXPECT_EQ(control("POST", "/users/UZED", json::object()).status, 404);
+}
