@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/web.hpp"
+
 namespace dutydesk::sim {
 
 simulator::simulator(const clock_source& clock, id_source& ids)
@@ -96,8 +98,15 @@ http_response simulator::list_requests(const http_request& req) const {
 }
 
 http_response simulator::control(const http_request& req) {
+  if (auto page = web_page(req))
+    return std::move(*page);
   constexpr std::string_view prefix = "/control";
-  std::string rest = req.path.substr(std::min(req.path.size(), prefix.size()));
+  // Only /control/<something>: a shorter path ("/x", "/control") threw out_of_range below, out of the io thread,
+  // and aborted the simulator.
+  if (req.path.size() <= prefix.size() + 1 || req.path.compare(0, prefix.size(), prefix) != 0 ||
+      req.path[prefix.size()] != '/')
+    return json_response(404, json{{"error", "no such control endpoint: " + req.path}});
+  std::string rest = req.path.substr(prefix.size());
   if (rest == "/health" || rest == "/health/")
     return json_response(200, json{{"ok", true}});
   if (rest == "/faults") {

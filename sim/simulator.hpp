@@ -46,7 +46,7 @@ public:
   fault_decision product(simulated_system& system, const http_request& req);
   /// Records one websocket frame received from a client.
   void log_frame(const std::string& system, std::string_view text);
-  /// Handles one control request (path starting with /control).
+  /// Handles one request on the control port: the control API (/control/...) or the live page (/, /live/...).
   http_response control(const http_request& req);
   /// Drives every system's timers; called about once a second.
   void tick();
