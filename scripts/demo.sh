@@ -108,6 +108,7 @@ YAML
 dd_pid=$!
 wait_for_line "$workdir/dutydesk.log" "^dutydesk ready" "$dd_pid" "dutydesk serve"
 echo "demo: dutydesk-sim (pid $sim_pid) and dutydesk serve (pid $dd_pid) are up; logs in .demo/"
+echo "demo: the simulator's live page (channels, threads, DMs, Jira board, on-call; post and click as any user): http://127.0.0.1:8099/"
 echo
 
 if ! node "$root/scripts/demo_story.mjs" http://127.0.0.1:8099 "$workdir/story.json"; then
