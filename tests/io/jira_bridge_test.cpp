@@ -131,6 +131,20 @@ protected:
     bridge_->start();
   }
 
+  /// Stores request `id` with its create queued, starts the bridge and returns the key of the issue it linked
+  /// ("" after a test failure).
+  std::string create_linked(const std::string& id) {
+    store_request(id, {action(id + "/jira/create", domain::jira_kind::create)});
+    start_bridge();
+    auto u = next_update();
+    const auto* linked = u ? std::get_if<domain::jira_linked>(&u->change) : nullptr;
+    if (linked == nullptr) {
+      ADD_FAILURE() << "the create of " << id << " linked no issue";
+      return "";
+    }
+    return linked->key;
+  }
+
   /// The next change the bridge handed to the channel, within `limit`.
   std::optional<actors::jira_update> next_update(std::chrono::milliseconds limit = 10s) {
     std::optional<actors::jira_update> result;
@@ -189,13 +203,9 @@ TEST_F(jira_bridge_test, a_create_that_reached_jira_before_the_crash_is_found_by
 }
 
 TEST_F(jira_bridge_test, a_fresh_create_fills_the_service_field_and_a_retried_comment_is_found_by_its_property) {
-  store_request("REQ2", {action("REQ2/jira/create", domain::jira_kind::create)});
-  start_bridge();
-  auto u = next_update();
-  ASSERT_TRUE(u);
-  auto* linked = std::get_if<domain::jira_linked>(&u->change);
-  ASSERT_NE(linked, nullptr);
-  auto issue = control(http_method::get, "/control/jira-dc/issues/" + linked->key);
+  auto key = create_linked("REQ2");
+  ASSERT_FALSE(key.empty());
+  auto issue = control(http_method::get, "/control/jira-dc/issues/" + key);
   EXPECT_EQ(issue["summary"], "The runner is out of disk");
   EXPECT_EQ(issue["customFields"]["customfield_10100"]["value"], "pipeline");
   EXPECT_EQ(issue["labels"], nlohmann::json({"dutydesk", "dutydesk-REQ2"}));
@@ -205,7 +215,7 @@ TEST_F(jira_bridge_test, a_fresh_create_fills_the_service_field_and_a_retried_co
 
   // The earlier run posted the comment and died before marking it: the retry finds it by its property.
   auto text = std::string{"Bob Smith (@bob) in Rocket.Chat: checking the runner"};
-  auto c = control(http_method::post, "/control/jira-dc/issues/" + linked->key + "/comments",
+  auto c = control(http_method::post, "/control/jira-dc/issues/" + key + "/comments",
                    {{"as", "dutybot"},
                     {"body", text},
                     {"properties", nlohmann::json::array({{{"key", "dutydesk"},
@@ -225,14 +235,14 @@ TEST_F(jira_bridge_test, a_fresh_create_fills_the_service_field_and_a_retried_co
   mark_attempted("REQ2/jira/comment/m1");
   caf::anon_send(bridge_->actor(), atom::tick_v);
   ASSERT_TRUE(test::run_until(ioc, [&] {
-    return control(http_method::get, "/control/jira-dc/issues/" + linked->key)["comments"].size() == 2;
+    return control(http_method::get, "/control/jira-dc/issues/" + key)["comments"].size() == 2;
   }));
-  auto after = control(http_method::get, "/control/jira-dc/issues/" + linked->key);
+  auto after = control(http_method::get, "/control/jira-dc/issues/" + key);
   EXPECT_EQ(after["comments"][0]["id"], c["id"]);
   EXPECT_EQ(after["comments"][1]["body"], "Bob Smith (@bob) in Rocket.Chat: found it");
   // And nothing more arrives: both rows are done.
   ASSERT_TRUE(test::run_until(ioc, [&] { return ops().empty(); }));
-  EXPECT_EQ(control(http_method::get, "/control/jira-dc/issues/" + linked->key)["comments"].size(), 2u);
+  EXPECT_EQ(control(http_method::get, "/control/jira-dc/issues/" + key)["comments"].size(), 2u);
 }
 
 TEST_F(jira_bridge_test, a_required_field_it_cannot_fill_is_reported_and_the_row_stays_queued) {
@@ -298,13 +308,8 @@ TEST_F(jira_bridge_test, a_429_burst_delays_the_create_and_it_still_happens_once
 
 TEST_F(jira_bridge_test, without_webhooks_the_jql_poll_brings_comments_and_status_changes) {
   bcfg.poll_interval = std::chrono::milliseconds(300);
-  store_request("REQ6", {action("REQ6/jira/create", domain::jira_kind::create)});
-  start_bridge();
-  auto u = next_update();
-  ASSERT_TRUE(u);
-  auto* linked = std::get_if<domain::jira_linked>(&u->change);
-  ASSERT_NE(linked, nullptr);
-  auto key = linked->key;
+  auto key = create_linked("REQ6");
+  ASSERT_FALSE(key.empty());
   auto c = control(http_method::post, "/control/jira-dc/issues/" + key + "/comments",
                    {{"as", "carol"}, {"body", "try the other runner"}});
   ASSERT_EQ(c["_status"], 201) << c.dump();
@@ -336,13 +341,8 @@ TEST_F(jira_bridge_test, without_webhooks_the_jql_poll_brings_comments_and_statu
 // routed; once the transition is done, status changes made in Jira are again.
 TEST_F(jira_bridge_test, the_poll_does_not_route_the_status_an_own_queued_transition_is_about_to_change) {
   bcfg.poll_interval = std::chrono::milliseconds(300);
-  store_request("REQ7", {action("REQ7/jira/create", domain::jira_kind::create)});
-  start_bridge();
-  auto u = next_update();
-  ASSERT_TRUE(u);
-  auto* linked = std::get_if<domain::jira_linked>(&u->change);
-  ASSERT_NE(linked, nullptr);
-  auto key = linked->key;
+  auto key = create_linked("REQ7");
+  ASSERT_FALSE(key.empty());
   bridge_->stop();
   bridge_.reset();
   while (next_update(200ms)) {
@@ -414,13 +414,8 @@ TEST_F(jira_bridge_test, the_poll_does_not_route_the_status_an_own_queued_transi
 // next step; the retry started with nothing visited and walked back through In Progress (In Progress → Waiting →
 // In Progress → Done → To Do). The retry goes on from what the walk had visited.
 TEST_F(jira_bridge_test, a_transition_walk_retried_after_a_5xx_does_not_walk_back_through_a_status_it_visited) {
-  store_request("REQ8", {action("REQ8/jira/create", domain::jira_kind::create)});
-  start_bridge();
-  auto u = next_update();
-  ASSERT_TRUE(u);
-  auto* linked = std::get_if<domain::jira_linked>(&u->change);
-  ASSERT_NE(linked, nullptr);
-  auto key = linked->key;
+  auto key = create_linked("REQ8");
+  ASSERT_FALSE(key.empty());
   auto to_progress = action("REQ8/jira/transition/1", domain::jira_kind::transition);
   to_progress.jira_status = "In Progress";
   store_request("REQ8", {to_progress});
