@@ -9,8 +9,9 @@ packages=(
   libnats-dev nats-server libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libssl-dev libgtest-dev libgmock-dev libsqlite3-dev postgresql-15 nodejs npm
 )
-# Prometheus and docker-compose pull in much we don't need without --no-install-recommends.
-lean_packages=(prometheus docker-compose)
+# Prometheus, docker-compose and Chromium (the live page's browser test) pull in much we don't need without
+# --no-install-recommends; the colour emoji font renders the status reactions in its screenshots.
+lean_packages=(prometheus docker-compose chromium fonts-noto-color-emoji)
 
 missing() {
   local out=()

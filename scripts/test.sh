@@ -80,6 +80,15 @@ stage "CLI"
 cli_suite cli "$root/tests/cli/check_config.sh"
 cli_suite cli-secrets "$root/tests/cli/scan_secrets_test.sh"
 
+script_suite() {  # script_suite <name> <command...>: a test script that ends with "N passed, M failed"
+  local name=$1
+  shift
+  if "$@" 2>&1 | tee "$logdir/$name.log"; then :; else rc=1; fi
+  local line
+  line=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$logdir/$name.log" | tail -1 || true)
+  [[ -n "$line" ]] && count "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" || { count 0 1; rc=1; }
+}
+
 node_suite() {  # node_suite <name> <command...>: runs a node:test suite, counts its "# pass/# fail" lines
   local name=$1
   shift
@@ -106,6 +115,10 @@ export DUTYDESK_E2E_POSTGRES_URL=$DUTYDESK_TEST_POSTGRES_URL
 e2e_pass e2e-postgres postgres "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
 unset DUTYDESK_E2E_POSTGRES_URL
 
+stage "the simulator's live page in headless Chromium (tests/browser)"
+BROWSER_ARTIFACTS="$root/build/browser-artifacts" \
+  node_suite browser bash "$root/tests/browser/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/app/dutydesk"
+
 stage "chaos, small run (30 requests, 3 kills, seed 1; tests/chaos)"
 if bash "$root/scripts/chaos.sh" --requests 30 --kills 3 --seed 1 >"$logdir/chaos.log" 2>&1; then
   count 1 0; grep -E "^chaos: (requests|kills|lost|duplicated|wrong|fault) " "$logdir/chaos.log" || true
@@ -119,6 +132,11 @@ if DEMO_NO_BUILD=1 DEMO_NONINTERACTIVE=1 bash "$root/scripts/demo.sh" >"$logdir/
 
 stage "conformance (official clients and specs)"
 node_suite conformance bash "$root/conformance/run.sh" "$root/build/sim/dutydesk-sim" "$root/build/tests/io_tests"
+
+stage "packaging: docker/ and deploy/kubernetes/ (no engine or cluster here; tests/deploy, docs/deploy.md)"
+script_suite deploy-docker python3 "$root/tests/deploy/check_docker.py" "$root/build/app/dutydesk" \
+  "$root/build/sim/dutydesk-sim" --build-dir "$root/build-image"
+cli_suite deploy-kubernetes "$root/tests/deploy/check_kubernetes.sh"
 
 if [[ $fast -eq 0 ]]; then
   stage "fuzz smoke (libFuzzer + ASan/UBSan, clang; 15 s per target)"
