@@ -33,7 +33,25 @@ namespace rc {
 struct token {
   std::string value;
   bool personal = false; // PAT: no `when`, never expires
-  int64_t when = 0;      // issue time of a login token
+  int64_t when = 0;      // issue time of a login token; a PAT's createdAt
+  std::string name;      // PAT: its name (unique per user)
+  bool bypass_two_factor = false; // PAT: `bypassTwoFactor`, set when it was generated
+
+  static token login(std::string value, int64_t when) {
+    token t;
+    t.value = std::move(value);
+    t.when = when;
+    return t;
+  }
+  static token personal_access(std::string value, int64_t created_at = 0, std::string name = {}, bool bypass = false) {
+    token t;
+    t.value = std::move(value);
+    t.personal = true;
+    t.when = created_at;
+    t.name = std::move(name);
+    t.bypass_two_factor = bypass;
+    return t;
+  }
 };
 
 struct user {
@@ -47,6 +65,9 @@ struct user {
   int64_t created_at = 0;
   int64_t last_login = 0;
   bool active = true;
+  bool email_verified = false;
+  bool require_password_change = false;
+  int64_t updated_at = 0;
   int utc_offset = 0;
   bool has_role(std::string_view role) const;
   /// Roles holding `api-bypass-rate-limit` by default: admin, bot, app.
@@ -252,6 +273,14 @@ private:
   rc::room& direct_room(const rc::user& a, const rc::user& b);
 
   bool can_access_room(const rc::room& r, const rc::user& u) const;
+  /// hasPermission with Rocket.Chat's default role grants (global roles, plus the room roles owner/moderator of the
+  /// user's subscription to `room` when given). Only the permissions the simulator checks are listed.
+  bool has_permission(const rc::user& u, std::string_view permission, const rc::room* room = nullptr) const;
+  /// generatePersonalAccessTokenOfUser: stores a PAT (login-token list, no expiry) and returns its value.
+  std::string generate_personal_token(rc::user& u, const std::string& name, bool bypass_two_factor);
+  /// createRoom('c', ...) for channels.create: the owner plus the members found by username.
+  rc::room& create_channel(const rc::user& owner, const std::string& name, const std::vector<std::string>& members,
+                           bool read_only, bool exclude_self);
   bool is_member(const rc::room& r, std::string_view uid) const;
 
   /// executeSendMessage (DDP sendMessage, REST chat.sendMessage, control post). nullptr: duplicate _id.

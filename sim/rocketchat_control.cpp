@@ -88,7 +88,7 @@ http_response rocketchat_sim::control_route(const http_request& req) {
       auto token = str("token").empty() ? ids_.meteor_id(43) : str("token");
       if (token_owner_.count(token))
         return control_error(409, "token already in use");
-      u.tokens.push_back(rc::token{token, true, 0});
+      u.tokens.push_back(rc::token::personal_access(token));
       auto& ref = add_user(std::move(u));
       return json_response(200, json{{"id", ref.id}, {"username", ref.username}, {"token", token}});
     }

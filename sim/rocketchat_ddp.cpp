@@ -302,7 +302,7 @@ json rocketchat_sim::call_method(rc::ddp_session& s, const std::string& method, 
       if (!ok)
         throw meteor_error("403", "User not found");
       token = ids_.meteor_id(43);
-      u->tokens.push_back(rc::token{token, false, clock_.now_ms()});
+      u->tokens.push_back(rc::token::login(token, clock_.now_ms()));
       token_owner_[token] = u->id;
       type = "password";
     } else {

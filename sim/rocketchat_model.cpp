@@ -423,7 +423,8 @@ void rocketchat_sim::load_seed(const json& section) {
     u.email = ju.value("email", std::string());
     u.roles = ju.value("roles", std::vector<std::string>{"user"});
     u.password = ju.value("password", std::string());
-    u.created_at = now;
+    u.created_at = u.updated_at = now;
+    u.email_verified = ju.value("verified", false);
     u.utc_offset = ju.value("utc_offset", 0);
     for (auto& jt : ju.value("tokens", json::array())) {
       rc::token t;
@@ -434,6 +435,8 @@ void rocketchat_sim::load_seed(const json& section) {
         t.value = jt.value("token", std::string());
         t.personal = jt.value("type", std::string("personal")) != "login";
         t.when = jt.value("when", now);
+        t.name = jt.value("name", std::string());
+        t.bypass_two_factor = jt.value("bypass_two_factor", false);
       }
       u.tokens.push_back(t);
     }
@@ -557,6 +560,71 @@ bool rocketchat_sim::is_member(const rc::room& r, std::string_view uid) const {
 bool rocketchat_sim::can_access_room(const rc::room& r, const rc::user& u) const {
   // canAccessRoom: public rooms need only `view-c-room` (every default role has it); others need a subscription.
   return r.type == 'c' || is_member(r, u.id);
+}
+
+bool rocketchat_sim::has_permission(const rc::user& u, std::string_view permission, const rc::room* room) const {
+  // Default role grants of Rocket.Chat's permission list (apps/meteor/app/authorization/server/constant/permissions.ts).
+  static const std::map<std::string_view, std::vector<std::string_view>> grants = {
+    {"create-user", {"admin"}},
+    {"assign-admin-role", {"admin"}},
+    {"edit-other-user-active-status", {"admin"}},
+    {"create-c", {"admin", "user", "bot", "app"}},
+    {"add-user-to-any-c-room", {"admin"}},
+    {"add-user-to-joined-room", {"admin", "owner", "moderator"}},
+    {"create-personal-access-tokens", {"admin", "user"}},
+  };
+  auto it = grants.find(permission);
+  if (it == grants.end())
+    return false;
+  std::vector<std::string> room_roles;
+  if (room) {
+    auto sub = subscriptions_.find({room->id, u.id});
+    if (sub != subscriptions_.end())
+      room_roles = sub->second.roles;
+  }
+  for (auto role : it->second) {
+    if (u.has_role(role))
+      return true;
+    if (std::find(room_roles.begin(), room_roles.end(), role) != room_roles.end())
+      return true;
+  }
+  return false;
+}
+
+std::string rocketchat_sim::generate_personal_token(rc::user& u, const std::string& name, bool bypass_two_factor) {
+  // Random.secret(): 43 characters; stored as {type: personalAccessToken, createdAt, name, bypassTwoFactor}.
+  auto value = ids_.meteor_id(43);
+  u.tokens.push_back(rc::token::personal_access(value, clock_.now_ms(), name, bypass_two_factor));
+  token_owner_[value] = u.id;
+  return value;
+}
+
+rc::room& rocketchat_sim::create_channel(const rc::user& owner, const std::string& name,
+                                         const std::vector<std::string>& members, bool read_only, bool exclude_self) {
+  // createRoom: members are looked up by username (unknown names are skipped), the owner is added unless
+  // excludeSelf, and gets the room role `owner`. No system message is posted for the initial members.
+  rc::room r;
+  r.id = new_id();
+  r.type = 'c';
+  r.name = name;
+  r.fname = name;
+  r.owner_id = owner.id;
+  r.owner_username = owner.username;
+  r.read_only = read_only;
+  r.ts = r.updated_at = clock_.now_ms();
+  auto& room = add_room(std::move(r));
+  std::vector<const rc::user*> joiners;
+  if (!exclude_self)
+    joiners.push_back(&owner);
+  for (auto& m : members)
+    if (auto* u = find_user_by_username(m); u && std::find(joiners.begin(), joiners.end(), u) == joiners.end())
+      joiners.push_back(u);
+  for (auto* u : joiners) {
+    auto& sub = subscribe_user(room, *u, true);
+    if (u->id == owner.id)
+      sub.roles = {"owner"};
+  }
+  return room;
 }
 
 rc::subscription& rocketchat_sim::subscribe_user(rc::room& r, const rc::user& u, bool open) {
@@ -1190,7 +1258,7 @@ json rocketchat_sim::user_json(const rc::user& u, bool full) const {
          {"utcOffset", u.utc_offset}};
   if (full) {
     j["roles"] = u.roles;
-    j["emails"] = json::array({json{{"address", u.email}, {"verified", false}}});
+    j["emails"] = json::array({json{{"address", u.email}, {"verified", u.email_verified}}});
     j["createdAt"] = iso8601_utc(u.created_at);
     if (u.last_login)
       j["lastLogin"] = iso8601_utc(u.last_login);

@@ -178,6 +178,12 @@ failure api_failure(std::string text) {
   return plain_error(std::move(text));
 }
 
+std::string lower_ascii(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::string js_trim(std::string s) {
   auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
   while (!s.empty() && ws(s.back()))
@@ -249,7 +255,8 @@ http_response rocketchat_sim::rest_route(const http_request& req, const std::str
     "subscriptions.get"};
   static const std::set<std::string> post_routes = {
     "login", "logout", "chat.postMessage", "chat.sendMessage", "chat.update", "chat.delete", "chat.react",
-    "im.create", "dm.create", "channels.join"};
+    "im.create", "dm.create", "channels.join", "channels.create", "channels.invite", "users.create",
+    "users.generatePersonalAccessToken", "users.regeneratePersonalAccessToken"};
   bool known = (get && get_routes.count(route)) || (post && post_routes.count(route));
   if (!known)
     return rest_json(404, json{{"success", false}, {"error", "Resource not found"}});
@@ -348,7 +355,7 @@ http_response rocketchat_sim::rest_route(const http_request& req, const std::str
           u = nullptr;
         if (u) {
           token = ids_.meteor_id(43);
-          u->tokens.push_back(rc::token{token, false, clock_.now_ms()});
+          u->tokens.push_back(rc::token::login(token, clock_.now_ms()));
           token_owner_[token] = u->id;
         }
       }
@@ -838,6 +845,219 @@ http_response rocketchat_sim::rest_route(const http_request& req, const std::str
       return ok(json{{"room", {{"_id", r.id}, {"rid", r.id}, {"t", "d"}, {"usernames", r.dm_usernames}}}});
     }
 
+    if (route == "channels.create") {
+      // v1/channels.ts: AJV (isChannelsCreateProps), then createChannelValidator (create-c, else API.v1.forbidden()),
+      // then createChannelMethod -> createRoom (getValidRoomName).
+      static const schema s{combine::single,
+                            {{{{"name", ty::string}, {"members", ty::array}, {"teams", ty::array},
+                               {"readOnly", ty::boolean}, {"customFields", ty::object}, {"excludeSelf", ty::boolean},
+                               {"extraData", ty::object}},
+                              {"name"}}}};
+      if (auto e = check_body(s))
+        return *e;
+      for (auto* key : {"members", "teams"})
+        if (body.contains(key))
+          for (auto& m : body[key])
+            if (!m.is_string())
+              return with_headers(invalid_params("must be string"));
+      if (!has_permission(*caller, "create-c"))
+        return with_headers(rest_json(
+            403, json{{"success", false},
+                      {"error", "User does not have the permissions required for this action [error-unauthorized]"}}));
+      auto name = str(body, "name");
+      if (name.empty())
+        throw api_failure("Param \"name\" is required");
+      name = js_trim(name);
+      if (name.empty())
+        throw meteor_error("error-invalid-name", "Invalid name", json{{"function", "RocketChat.createRoom"}});
+      // UTF8_Channel_Names_Validation default [0-9a-zA-Z-_.]+
+      bool valid = std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+      if (!valid)
+        throw meteor_error("error-invalid-room-name", name + " is not a valid room name.",
+                           json{{"function", "RocketChat.getValidRoomName"}, {"channel_name", name}});
+      if (find_room_by_name(name))
+        throw meteor_error("error-duplicate-channel-name", "A channel with name '" + name + "' exists",
+                           json{{"function", "RocketChat.getValidRoomName"}, {"channel_name", name}});
+      std::vector<std::string> members;
+      for (auto& m : body.value("members", json::array()))
+        members.push_back(m.get<std::string>());
+      auto& room = create_channel(*caller, name, members, body.value("readOnly", false), body.value("excludeSelf", false));
+      return ok(json{{"channel", room_json(room, rc::date_style::iso)}});
+    }
+    if (route == "channels.invite") {
+      // v1/channels.ts: AJV (isChannelsInviteProps), findChannelByIdOrName, getUserListFromParams, addUsersToRoom.
+      auto v = [](const char* key) {
+        return variant{{{key, ty::string}, {"userId", ty::string}, {"username", ty::string}, {"user", ty::string}}, {key}};
+      };
+      static const schema s{combine::one_of, {v("roomId"), v("roomName")}};
+      if (auto e = check_body(s))
+        return *e;
+      rc::room* room = body.contains("roomId") ? find_room(str(body, "roomId")) : find_room_by_name(str(body, "roomName"));
+      if (!room || room->type != 'c')
+        throw meteor_error("error-room-not-found",
+                           "The required \"roomId\" or \"roomName\" param provided does not match any channel");
+      rc::user* invitee = nullptr;
+      if (!str(body, "userId").empty())
+        invitee = find_user_by_id(str(body, "userId"));
+      else if (!str(body, "username").empty())
+        invitee = find_user_by_username(str(body, "username"));
+      else if (!str(body, "user").empty())
+        invitee = find_user_by_username(str(body, "user"));
+      if (!invitee)
+        // API.v1.failure('invalid-user-invite-list', ...): the second argument lands in errorType.
+        return with_headers(rest_json(400, json{{"success", false},
+                                                {"error", "invalid-user-invite-list"},
+                                                {"errorType", "Cannot invite if no valid users are provided"}}));
+      // addUsersToRoom: a member needs add-user-to-joined-room, a non-member add-user-to-any-c-room.
+      bool allowed = is_member(*room, caller->id) ? has_permission(*caller, "add-user-to-joined-room", room)
+                                                  : has_permission(*caller, "add-user-to-any-c-room");
+      if (!allowed)
+        throw meteor_error("error-not-allowed", "Not allowed", json{{"method", "addUsersToRoom"}});
+      if (is_member(*room, invitee->id))
+        ephemeral(caller->id, room->id, "`@" + invitee->username + "` is already in here."); // Username_is_already_in_here
+      else
+        add_user_to_room(*room, *invitee, true, caller);
+      return ok(json{{"channel", room_json(*room, rc::date_style::iso)}});
+    }
+
+    // ---------------- users and subscriptions ----------------
+    if (route == "users.create") {
+      // v1/users.ts users.create: AJV (isUserCreateParamsPOST), then saveUser -> validateUserData (in that order).
+      static const schema s{combine::single,
+                            {{{{"email", ty::string}, {"name", ty::string}, {"password", ty::string},
+                               {"username", ty::string}, {"active", ty::boolean}, {"bio", ty::string},
+                               {"nickname", ty::string}, {"statusText", ty::string}, {"roles", ty::array},
+                               {"joinDefaultChannels", ty::boolean}, {"requirePasswordChange", ty::boolean},
+                               {"setRandomPassword", ty::boolean}, {"sendWelcomeEmail", ty::boolean},
+                               {"verified", ty::boolean}, {"customFields", ty::object}, {"fields", ty::string},
+                               {"freeSwitchExtension", ty::string}},
+                              {"email", "name", "password", "username"}}}};
+      if (auto e = check_body(s))
+        return *e;
+      std::vector<std::string> roles;
+      if (body.contains("roles") && body["roles"].is_array()) {
+        for (auto& r : body["roles"]) {
+          if (!r.is_string())
+            return with_headers(invalid_params("must be string"));
+          roles.push_back(r.get<std::string>());
+        }
+      }
+      const json method{{"method", "insertOrUpdateUser"}};
+      auto with = [&](json extra) {
+        json d = method;
+        d.update(extra);
+        return d;
+      };
+      if (!has_permission(*caller, "create-user"))
+        throw meteor_error("error-action-not-allowed", "Adding user is not allowed", with({{"action", "Adding_user"}}));
+      static const std::set<std::string> existing_roles = {
+        "admin", "moderator", "leader", "owner", "user", "bot", "app", "guest", "anonymous", "livechat-agent",
+        "livechat-manager", "livechat-monitor", "livechat-guest"};
+      for (auto& r : roles)
+        if (!existing_roles.count(r))
+          throw meteor_error("error-action-not-allowed", "The field Roles consist invalid role id",
+                             with({{"action", "Assign_role"}}));
+      if (std::find(roles.begin(), roles.end(), "admin") != roles.end() && !has_permission(*caller, "assign-admin-role"))
+        throw meteor_error("error-action-not-allowed", "Assigning admin is not allowed", with({{"action", "Assign_admin"}}));
+      auto name = str(body, "name"), username = str(body, "username"), email = str(body, "email");
+      auto password = str(body, "password");
+      if (js_trim(name).empty())
+        throw meteor_error("error-the-field-is-required", "The field Name is required", with({{"field", "Name"}}));
+      if (js_trim(username).empty())
+        throw meteor_error("error-the-field-is-required", "The field Username is required", with({{"field", "Username"}}));
+      // UTF8_User_Names_Validation default [0-9a-zA-Z-_.]+
+      bool valid = std::all_of(username.begin(), username.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+      if (!valid)
+        throw meteor_error("error-input-is-not-a-valid-field", username + " is not a valid username",
+                           with({{"input", username}, {"field", "Username"}}));
+      bool random_password = body.value("setRandomPassword", false) == true;
+      if (password.empty() && !random_password)
+        throw meteor_error("error-the-field-is-required", "The field Password is required", with({{"field", "Password"}}));
+      // checkUsernameAvailability is case-insensitive.
+      for (auto& u : users_)
+        if (lower_ascii(u.username) == lower_ascii(username))
+          throw meteor_error("error-field-unavailable", username + " is already in use :(", with({{"field", username}}));
+      if (!email.empty() && find_user_by_email(email))
+        throw meteor_error("error-field-unavailable", email + " is already in use :(", with({{"field", email}}));
+      // validateEmailDomain: a rough form of RC's e-mail regex (local@domain.tld).
+      auto at = email.find('@');
+      auto dot = at == std::string::npos ? std::string::npos : email.rfind('.');
+      if (at == std::string::npos || at == 0 || email.find('@', at + 1) != std::string::npos || dot == std::string::npos ||
+          dot < at + 2 || email.size() - dot < 3 || email.find(' ') != std::string::npos)
+        throw meteor_error("error-invalid-email", "Invalid email " + email,
+                           json{{"function", "RocketChat.validateEmailDomain"}, {"email", email}});
+      rc::user u;
+      u.id = new_id();
+      u.username = username;
+      u.name = name;
+      u.email = email;
+      u.roles = roles.empty() ? std::vector<std::string>{"user"} : roles;
+      u.password = random_password && password.empty() ? ids_.meteor_id(43) : password;
+      u.created_at = u.updated_at = clock_.now_ms();
+      u.active = body.value("active", true) != false;
+      u.email_verified = body.value("verified", false) == true;
+      u.require_password_change = body.value("requirePasswordChange", false) == true;
+      auto& created = add_user(std::move(u));
+      // joinDefaultChannels defaults to true (addUserToDefaultChannels posts the `uj` message).
+      if (body.value("joinDefaultChannels", true) != false)
+        for (auto& r : rooms_)
+          if (r.is_default && r.type != 'd')
+            add_user_to_room(r, created, true, nullptr);
+      json out = user_json(created, true);
+      out["_updatedAt"] = iso8601_utc(created.updated_at);
+      out["requirePasswordChange"] = created.require_password_change;
+      out["settings"] = json::object();
+      return ok(json{{"user", out}});
+    }
+    if (route == "users.generatePersonalAccessToken" || route == "users.regeneratePersonalAccessToken") {
+      // twoFactorRequired routes: ApiClass processTwoFactor -> checkCodeForUser before the action. A user with a
+      // password and no TOTP/e-mail 2FA gets the password fallback (Accounts_TwoFactorAuthentication_Enforce_Password_
+      // Fallback, default true): x-2fa-code is the SHA-256 hex of the password. A token made with bypassTwoFactor
+      // skips the check (isAuthorizedForToken).
+      bool regenerate = route == "users.regeneratePersonalAccessToken";
+      auto current = req.header("x-auth-token");
+      bool bypass = false;
+      for (auto& t : caller->tokens)
+        if (t.value == current && t.personal && t.bypass_two_factor)
+          bypass = true;
+      if (!bypass && !caller->password.empty()) {
+        auto code = req.header("x-2fa-code");
+        auto method = req.header("x-2fa-method");
+        if (code.empty())
+          throw meteor_error("totp-required", "TOTP Required",
+                             json{{"method", "password"}, {"codeGenerated", false}, {"availableMethods", json::array()}});
+        bool good = (method.empty() || method == "password") && lower_ascii(code) == rc::sha256_hex(caller->password);
+        if (!good)
+          throw meteor_error("totp-invalid", "TOTP Invalid", json{{"method", method.empty() ? "password" : method}});
+      }
+      auto token_name = str(body, "tokenName");
+      if (token_name.empty())
+        throw api_failure("The 'tokenName' param is required");
+      const json details{{"method", regenerate ? "personalAccessTokens:regenerateToken" : "personalAccessTokens:generateToken"}};
+      if (!has_permission(*caller, "create-personal-access-tokens"))
+        throw meteor_error("not-authorized", "Not Authorized", details);
+      auto existing = std::find_if(caller->tokens.begin(), caller->tokens.end(),
+                                   [&](const rc::token& t) { return t.personal && t.name == token_name; });
+      bool bypass_new = false;
+      if (regenerate) {
+        if (existing == caller->tokens.end())
+          throw meteor_error("error-token-does-not-exists", "Token does not exist", details);
+        bypass_new = existing->bypass_two_factor;
+        token_owner_.erase(existing->value);
+        caller->tokens.erase(existing);
+      } else {
+        if (existing != caller->tokens.end())
+          throw meteor_error("error-token-already-exists", "A token with this name already exists",
+                             json{{"method", "personalAccessTokens:generateToken"}});
+        auto b = body.find("bypassTwoFactor");
+        bypass_new = b != body.end() && b->is_boolean() && b->get<bool>();
+      }
+      return ok(json{{"token", generate_personal_token(*caller, token_name, bypass_new)}});
+    }
     // ---------------- users and subscriptions ----------------
     if (route == "users.info") {
       auto v = [](const char* key) {

@@ -518,4 +518,325 @@ TEST_F(rc_rest, unknown_routes_are_404) {
   EXPECT_EQ(sim.handle(request("DELETE", "chat.postMessage", "dutydesk")).status, 404);
 }
 
+// ---------------- provisioning: users.create, personal access tokens, channels.create/invite ----------------
+// The demo seed plus an administrator (`admin`, no room) and a guest (no create-c); #general is a default channel.
+
+struct capture_ws final : ws_connection {
+  std::vector<std::string> frames;
+  void send_text(std::string f) override { frames.push_back(std::move(f)); }
+  void close(int, std::string) override {}
+  void drop() override {}
+};
+
+class rc_provision : public rc_rest {
+protected:
+  void SetUp() override {
+    auto seed = demo_section();
+    seed["users"].push_back({{"id", "Adm1nAdm1nAdm1nAd"}, {"username", "admin"}, {"name", "Admin"},
+                             {"email", "admin@example.com"}, {"roles", {"admin", "user"}}, {"password", "admin-pass"},
+                             {"tokens", {"admin-token-00000000000000000000000000"}}});
+    seed["users"].push_back({{"id", "Gu3stGu3stGu3stGu"}, {"username", "guest1"}, {"roles", {"guest"}},
+                             {"password", "guest-pass"}, {"tokens", {"guest-token-00000000000000000000000000"}}});
+    for (auto& r : seed["rooms"])
+      if (r["name"] == "general")
+        r["default"] = true;
+    sim.load_seed(seed);
+    for (auto& u : seed["users"])
+      creds[u["username"]] = {u["id"], u["tokens"][0]};
+  }
+  /// POST login with a password; returns (userId, authToken).
+  std::pair<std::string, std::string> password_login(const std::string& user, const std::string& password) {
+    auto r = post("login", "", {{"user", user}, {"password", password}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto b = body(r);
+    return {b["data"]["userId"], b["data"]["authToken"]};
+  }
+  http_response post_with(const std::string& route, const std::pair<std::string, std::string>& auth, const json& b,
+                          std::map<std::string, std::string> extra = {}) {
+    auto r = request("POST", route, "");
+    r.headers["x-user-id"] = auth.first;
+    r.headers["x-auth-token"] = auth.second;
+    for (auto& [k, v] : extra)
+      r.headers[k] = v;
+    r.body = b.dump();
+    return sim.handle(r);
+  }
+  http_response me_with(const std::string& uid, const std::string& token) {
+    auto r = request("GET", "me", "");
+    r.headers["x-user-id"] = uid;
+    r.headers["x-auth-token"] = token;
+    return sim.handle(r);
+  }
+  static std::map<std::string, std::string> two_factor(const std::string& password) {
+    return {{"x-2fa-method", "password"}, {"x-2fa-code", rc::sha256_hex(password)}};
+  }
+  json create_user_body(const std::string& username) {
+    return {{"username", username}, {"name", "New " + username}, {"email", username + "@example.invalid"},
+            {"password", username + "-pw"}, {"roles", {"user", "bot"}}, {"verified", false},
+            {"joinDefaultChannels", false}, {"requirePasswordChange", false}, {"sendWelcomeEmail", false}};
+  }
+  bool member_of(const std::string& room_name, const std::string& username) {
+    auto r = get("users.info", "admin", {{"username", username}, {"includeUserRooms", "true"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto b = body(r);
+    for (auto& room : b["user"]["rooms"])
+      if (room["name"] == room_name)
+        return true;
+    return false;
+  }
+};
+
+TEST_F(rc_provision, users_create_by_an_admin) {
+  auto r = post("users.create", "admin", create_user_body("newbot"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto b = body(r);
+  EXPECT_EQ(b["success"], true);
+  auto id = b["user"]["_id"].get<std::string>();
+  EXPECT_EQ(id.size(), 17u);
+  EXPECT_EQ(b["user"]["username"], "newbot");
+  EXPECT_EQ(b["user"]["name"], "New newbot");
+  EXPECT_EQ(b["user"]["roles"], (json{"user", "bot"}));
+  EXPECT_EQ(b["user"]["emails"], (json{{{"address", "newbot@example.invalid"}, {"verified", false}}}));
+  EXPECT_EQ(b["user"]["active"], true);
+  EXPECT_EQ(b["user"]["requirePasswordChange"], false);
+  EXPECT_TRUE(b["user"]["createdAt"].is_string());
+  EXPECT_FALSE(b["user"].contains("services"));
+  EXPECT_FALSE(member_of("general", "newbot")); // joinDefaultChannels: false
+
+  // The password set here logs in; users.info finds the user.
+  EXPECT_EQ(password_login("newbot", "newbot-pw").first, id);
+  auto info = get("users.info", "admin", {{"username", "newbot"}});
+  ASSERT_EQ(info.status, 200);
+  EXPECT_EQ(body(info)["user"]["_id"], id);
+
+  // joinDefaultChannels defaults to true; roles default to [user].
+  auto d = post("users.create", "admin",
+                {{"username", "joiner"}, {"name", "Joiner"}, {"email", "joiner@example.com"}, {"password", "pw"}});
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(body(d)["user"]["roles"], (json{"user"}));
+  EXPECT_TRUE(member_of("general", "joiner"));
+}
+
+TEST_F(rc_provision, users_create_refusals) {
+  // Not an admin: validateUserData's Meteor.Error (400, not 403).
+  auto r = post("users.create", "alice", create_user_body("x1"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(body(r), (json{{"success", false},
+                           {"error", "Adding user is not allowed [error-action-not-allowed]"},
+                           {"errorType", "error-action-not-allowed"},
+                           {"details", {{"method", "insertOrUpdateUser"}, {"action", "Adding_user"}}}}));
+  EXPECT_EQ(post("users.create", "dutydesk", create_user_body("x2")).status, 400);
+  EXPECT_EQ(post("users.create", "", create_user_body("x3")).status, 401);
+
+  // Taken user name (case-insensitive) and e-mail.
+  auto dup = post("users.create", "admin", create_user_body("Alice"));
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_EQ(body(dup), (json{{"success", false},
+                             {"error", "Alice is already in use :( [error-field-unavailable]"},
+                             {"errorType", "error-field-unavailable"},
+                             {"details", {{"method", "insertOrUpdateUser"}, {"field", "Alice"}}}}));
+  auto mail = create_user_body("fresh");
+  mail["email"] = "bob@example.com";
+  EXPECT_EQ(body(post("users.create", "admin", mail))["error"], "bob@example.com is already in use :( [error-field-unavailable]");
+
+  // Schema (AJV) before permissions: a missing property or an unknown key.
+  auto missing = create_user_body("x4");
+  missing.erase("password");
+  EXPECT_EQ(body(post("users.create", "alice", missing))["error"], "must have required property 'password' [invalid-params]");
+  auto extra = create_user_body("x5");
+  extra["role"] = "bot";
+  EXPECT_EQ(body(post("users.create", "admin", extra))["errorType"], "invalid-params");
+
+  auto bad_role = create_user_body("x6");
+  bad_role["roles"] = {"user", "wizard"};
+  EXPECT_EQ(body(post("users.create", "admin", bad_role))["error"],
+            "The field Roles consist invalid role id [error-action-not-allowed]");
+  auto bad_name = create_user_body("x7");
+  bad_name["username"] = "has space";
+  EXPECT_EQ(body(post("users.create", "admin", bad_name))["errorType"], "error-input-is-not-a-valid-field");
+  auto no_pw = create_user_body("x8");
+  no_pw["password"] = "";
+  EXPECT_EQ(body(post("users.create", "admin", no_pw))["error"], "The field Password is required [error-the-field-is-required]");
+  for (auto* name : {"x1", "x4", "x6", "x8"})
+    EXPECT_EQ(get("users.info", "admin", {{"username", name}}).status, 400) << name; // none was created
+}
+
+TEST_F(rc_provision, personal_access_token_needs_two_factor_by_password) {
+  auto session = password_login("alice", "alice-pass");
+  auto r = post_with("users.generatePersonalAccessToken", session, {{"tokenName", "ci"}, {"bypassTwoFactor", true}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(body(r), (json{{"success", false},
+                           {"error", "TOTP Required [totp-required]"},
+                           {"errorType", "totp-required"},
+                           {"details", {{"method", "password"}, {"codeGenerated", false}, {"availableMethods", json::array()}}}}));
+  auto wrong = post_with("users.generatePersonalAccessToken", session, {{"tokenName", "ci"}},
+                         {{"x-2fa-method", "password"}, {"x-2fa-code", rc::sha256_hex("not-the-password")}});
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(body(wrong), (json{{"success", false},
+                               {"error", "TOTP Invalid [totp-invalid]"},
+                               {"errorType", "totp-invalid"},
+                               {"details", {{"method", "password"}}}}));
+
+  auto ok = post_with("users.generatePersonalAccessToken", session, {{"tokenName", "ci"}, {"bypassTwoFactor", true}},
+                      two_factor("alice-pass"));
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto pat = body(ok)["token"].get<std::string>();
+  EXPECT_EQ(pat.size(), 43u);
+  EXPECT_EQ(body(ok)["success"], true);
+
+  // The PAT authenticates REST, outlives the password session and never expires...
+  ASSERT_EQ(post_with("logout", session, json::object()).status, 200);
+  clock.advance_ms(400LL * 24 * 3600 * 1000);
+  auto me = me_with(session.first, pat);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(body(me)["username"], "alice");
+  // ...and is a DDP resume token.
+  auto ws = std::make_shared<capture_ws>();
+  auto sid = sim.ddp_open(ws);
+  sim.ddp_message(sid, json{{"msg", "connect"}, {"version", "1"}, {"support", {"1"}}}.dump());
+  sim.ddp_message(sid, json{{"msg", "method"}, {"id", "1"}, {"method", "login"}, {"params", {{{"resume", pat}}}}}.dump());
+  bool resumed = false;
+  for (auto& f : ws->frames) {
+    auto j = json::parse(f);
+    if (j.value("msg", "") == "result" && j["id"] == "1") {
+      EXPECT_EQ(j["result"]["id"], session.first);
+      resumed = j["result"]["type"] == "resume";
+    }
+  }
+  EXPECT_TRUE(resumed);
+
+  // A token made with bypassTwoFactor skips the 2FA check; the hex code may be upper case.
+  auto pat_auth = std::make_pair(session.first, pat);
+  EXPECT_EQ(post_with("users.generatePersonalAccessToken", pat_auth, {{"tokenName", "second"}}).status, 200);
+  auto fresh = password_login("alice", "alice-pass");
+  auto upper = rc::sha256_hex("alice-pass");
+  for (auto& c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(post_with("users.generatePersonalAccessToken", fresh, {{"tokenName", "third"}},
+                      {{"x-2fa-method", "password"}, {"x-2fa-code", upper}})
+                .status,
+            200);
+}
+
+TEST_F(rc_provision, personal_access_token_names_and_regeneration) {
+  auto session = password_login("alice", "alice-pass");
+  auto gen = [&](const std::string& route, const json& b) {
+    return post_with(route, session, b, two_factor("alice-pass"));
+  };
+  auto first = gen("users.generatePersonalAccessToken", {{"tokenName", "dutydesk"}, {"bypassTwoFactor", true}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto old_pat = body(first)["token"].get<std::string>();
+
+  auto dup = gen("users.generatePersonalAccessToken", {{"tokenName", "dutydesk"}, {"bypassTwoFactor", true}});
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_EQ(body(dup), (json{{"success", false},
+                             {"error", "A token with this name already exists [error-token-already-exists]"},
+                             {"errorType", "error-token-already-exists"},
+                             {"details", {{"method", "personalAccessTokens:generateToken"}}}}));
+
+  auto re = gen("users.regeneratePersonalAccessToken", {{"tokenName", "dutydesk"}});
+  ASSERT_EQ(re.status, 200) << re.body;
+  auto new_pat = body(re)["token"].get<std::string>();
+  EXPECT_NE(new_pat, old_pat);
+  EXPECT_EQ(me_with(session.first, old_pat).status, 401);
+  EXPECT_EQ(me_with(session.first, new_pat).status, 200);
+  // The regenerated token keeps bypassTwoFactor.
+  EXPECT_EQ(post_with("users.generatePersonalAccessToken", {session.first, new_pat}, {{"tokenName", "other"}}).status, 200);
+
+  auto none = gen("users.regeneratePersonalAccessToken", {{"tokenName", "nope"}});
+  EXPECT_EQ(body(none), (json{{"success", false},
+                              {"error", "Token does not exist [error-token-does-not-exists]"},
+                              {"errorType", "error-token-does-not-exists"},
+                              {"details", {{"method", "personalAccessTokens:regenerateToken"}}}}));
+  EXPECT_EQ(body(gen("users.generatePersonalAccessToken", json::object())),
+            (json{{"success", false}, {"error", "The 'tokenName' param is required"}}));
+
+  // The bot role alone lacks create-personal-access-tokens.
+  auto bot = password_login("dutydesk", "dutydesk-pass");
+  auto refused = post_with("users.generatePersonalAccessToken", bot, {{"tokenName", "x"}}, two_factor("dutydesk-pass"));
+  EXPECT_EQ(body(refused), (json{{"success", false},
+                                 {"error", "Not Authorized [not-authorized]"},
+                                 {"errorType", "not-authorized"},
+                                 {"details", {{"method", "personalAccessTokens:generateToken"}}}}));
+  EXPECT_EQ(post("users.generatePersonalAccessToken", "", {{"tokenName", "x"}}).status, 401);
+}
+
+TEST_F(rc_provision, channels_create) {
+  auto r = post("channels.create", "admin", {{"name", "ops-support"}, {"members", {"dutydesk", "nobody"}}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto c = body(r)["channel"];
+  EXPECT_EQ(body(r)["success"], true);
+  EXPECT_EQ(c["name"], "ops-support");
+  EXPECT_EQ(c["fname"], "ops-support");
+  EXPECT_EQ(c["t"], "c");
+  EXPECT_EQ(c["u"]["username"], "admin");
+  EXPECT_EQ(c["usersCount"], 2); // the creator and dutydesk; unknown names are skipped
+  EXPECT_EQ(c["msgs"], 0);
+  EXPECT_TRUE(member_of("ops-support", "dutydesk"));
+  EXPECT_TRUE(member_of("ops-support", "admin"));
+  auto info = get("channels.info", "dutydesk", {{"roomName", "ops-support"}});
+  ASSERT_EQ(info.status, 200);
+  EXPECT_EQ(body(info)["channel"]["_id"], c["_id"]);
+
+  auto dup = post("channels.create", "alice", {{"name", "ops-support"}});
+  EXPECT_EQ(body(dup)["error"], "A channel with name 'ops-support' exists [error-duplicate-channel-name]");
+  EXPECT_EQ(body(post("channels.create", "admin", {{"name", "two words"}}))["error"],
+            "two words is not a valid room name. [error-invalid-room-name]");
+  EXPECT_EQ(body(post("channels.create", "admin", json::object()))["error"],
+            "must have required property 'name' [invalid-params]");
+  auto guest = post("channels.create", "guest1", {{"name", "guest-room"}});
+  EXPECT_EQ(guest.status, 403);
+  EXPECT_EQ(body(guest), (json{{"success", false},
+                               {"error", "User does not have the permissions required for this action [error-unauthorized]"}}));
+  // create-c is a user and bot permission too.
+  EXPECT_EQ(post("channels.create", "alice", {{"name", "alices-room"}}).status, 200);
+}
+
+TEST_F(rc_provision, channels_invite) {
+  ASSERT_FALSE(member_of("general", "dutydesk"));
+  auto r = post("channels.invite", "admin", {{"roomId", "GENERAL"}, {"userId", "B0tB0tB0tB0tB0tB0"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["channel"]["_id"], "GENERAL");
+  EXPECT_EQ(body(r)["channel"]["usersCount"], 6);
+  EXPECT_TRUE(member_of("general", "dutydesk"));
+  // The `au` system message names the inviter.
+  auto history = body(get("channels.history", "admin", {{"roomId", "GENERAL"}}))["messages"];
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history[0]["t"], "au");
+  EXPECT_EQ(history[0]["msg"], "dutydesk");
+  EXPECT_EQ(history[0]["u"]["username"], "admin");
+
+  // Inviting a member again changes nothing.
+  auto again = post("channels.invite", "admin", {{"roomId", "GENERAL"}, {"userId", "B0tB0tB0tB0tB0tB0"}});
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(body(again)["channel"]["usersCount"], 6);
+  EXPECT_EQ(body(get("channels.history", "admin", {{"roomId", "GENERAL"}}))["messages"].size(), history.size());
+
+  // A plain member without add-user-to-joined-room; an unknown user; an unknown room.
+  auto refused = post("channels.invite", "alice", {{"roomId", "CicdSupp0rtRoom01"}, {"userId", "Adm1nAdm1nAdm1nAd"}});
+  EXPECT_EQ(body(refused), (json{{"success", false},
+                                 {"error", "Not allowed [error-not-allowed]"},
+                                 {"errorType", "error-not-allowed"},
+                                 {"details", {{"method", "addUsersToRoom"}}}}));
+  EXPECT_FALSE(member_of("cicd-support", "admin"));
+  EXPECT_EQ(body(post("channels.invite", "admin", {{"roomId", "GENERAL"}, {"userId", "nobody"}}))["error"],
+            "invalid-user-invite-list");
+  EXPECT_EQ(body(post("channels.invite", "admin", {{"roomId", "nope"}, {"userId", "B0tB0tB0tB0tB0tB0"}}))["errorType"],
+            "error-room-not-found");
+  EXPECT_EQ(body(post("channels.invite", "admin", {{"roomId", "GENERAL"}, {"userIds", json::array()}}))["errorType"],
+            "invalid-params");
+}
+
+TEST_F(rc_provision, new_routes_share_the_rate_limiter) {
+  // alice (role user) is limited per route; admin (api-bypass-rate-limit) is not.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(post("channels.create", "alice", {{"name", "room" + std::to_string(i)}}).status, 200) << i;
+  auto limited = post("channels.create", "alice", {{"name", "room10"}});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(header(limited, "X-RateLimit-Limit"), "10");
+  auto admin = post("channels.create", "admin", {{"name", "room11"}});
+  EXPECT_EQ(admin.status, 200);
+  EXPECT_EQ(header(admin, "X-RateLimit-Limit"), "");
+}
+
 } // namespace
