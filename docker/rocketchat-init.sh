@@ -22,6 +22,7 @@
 #   RC_TOKEN_NAME      the personal access token's name (default dutydesk)
 #   RC_ENV_FILE        where to write RC_USER_ID=... and RC_TOKEN=... (mode 0600); unset: printed on stdout
 #   RC_WAIT_SECONDS    how long to wait for Rocket.Chat to accept the admin login (default 600)
+#   RC_RETRY_SECONDS   the pause between two login attempts while waiting (default 5)
 #
 # Steps (endpoint, what the server requires):
 #   1. POST /api/v1/login as the admin, retried until Rocket.Chat is up (a fresh server needs a minute or two).
@@ -50,6 +51,7 @@ RC_CHANNELS=${RC_CHANNELS:-}
 RC_TOKEN_NAME=${RC_TOKEN_NAME:-dutydesk}
 RC_ENV_FILE=${RC_ENV_FILE:-}
 RC_WAIT_SECONDS=${RC_WAIT_SECONDS:-600}
+RC_RETRY_SECONDS=${RC_RETRY_SECONDS:-5}
 
 log() { echo "rocketchat-init: $*" >&2; }
 die() {
@@ -71,9 +73,11 @@ STATUS=0 # HTTP status of the last call (000 = no answer); its body is in $TMP/b
 # api METHOD PATH [AUTH]: the JSON body, if any, comes on stdin. AUTH names a header file written by set_auth.
 # Credentials go through files, not the command line (visible in /proc to other processes).
 api() {
-  local method=$1 path=$2 auth=${3:-} args=(-sS -o "$TMP/body" -w '%{http_code}' -X "$1" -H @"$TMP/json.hdr")
+  local method=$1 path=$2 auth=${3:-} args=(-sS --connect-timeout 10 --max-time 60 -o "$TMP/body" -w '%{http_code}' -X "$1"
+    -H @"$TMP/json.hdr")
   [[ -n "$auth" ]] && args+=(-H @"$TMP/$auth.hdr")
   [[ $method == POST ]] && args+=(--data-binary @-)
+  rm -f "$TMP/body" # a failed call must not leave the previous answer behind
   STATUS=$(curl "${args[@]}" "$RC_URL/api/v1/$path" 2>"$TMP/curl.err") || STATUS=000
   [[ -f "$TMP/body" ]] || : >"$TMP/body"
 }
@@ -116,7 +120,7 @@ until login "$RC_ADMIN_USER" "$RC_ADMIN_PASSWORD" admin; do
     log "waiting for $RC_URL to accept the admin login ($reason)"
     next_note=$((now + 30))
   fi
-  sleep 5
+  sleep "$RC_RETRY_SECONDS"
 done
 log "logged in to $RC_URL as $RC_ADMIN_USER"
 
@@ -178,8 +182,9 @@ for ch in "${channels[@]}"; do
   ch=${ch#\#}
   [[ -n "$ch" ]] || continue
   api GET "channels.info?roomName=$(jq -rn --arg c "$ch" '$c|@uri')" admin </dev/null
-  if [[ $STATUS == 200 && -n "$(body .channel._id)" ]]; then
-    jq -n --arg r "$(body .channel._id)" --arg u "$bot_id" '{roomId: $r, userId: $u}' | api POST channels.invite admin
+  room_id=$(body .channel._id) # read before the pipe below: its left side runs while api replaces $TMP/body
+  if [[ $STATUS == 200 && -n "$room_id" ]]; then
+    jq -n --arg r "$room_id" --arg u "$bot_id" '{roomId: $r, userId: $u}' | api POST channels.invite admin
     [[ $STATUS == 200 ]] || die "channels.invite #$ch: $(error_of)"
     log "#$ch exists; $RC_BOT_USER is a member"
   else
