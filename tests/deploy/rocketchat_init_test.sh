@@ -62,6 +62,7 @@ RC=$(sed -n 's/^dutydesk-sim ready //p' "$WORK/sim.out" | jq -r .rocketchat)
 ENV_FILE="$WORK/out/rocketchat.env"
 mkdir -p "$WORK/out"
 ADMIN_PASSWORD=admin-pass
+# shellcheck disable=SC2016 # a literal $: the password must survive quoting
 BOT_PASSWORD='b0t pass "with" $pecial chars'
 run_init() { # run_init LOG [VAR=value...]: the script with the test's defaults; returns its exit status
   local log=$1
