@@ -177,6 +177,10 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
   chat_cfg.base_url = cfg.rocketchat.url;
   chat_cfg.user_id = cfg.rocketchat.user_id;
   chat_cfg.auth_token = cfg.rocketchat.auth_token;
+  if (cfg.rocketchat.auth == config::rocketchat_auth::password) {
+    chat_cfg.username = cfg.rocketchat.username;
+    chat_cfg.password = cfg.rocketchat.password;
+  }
   for (const auto& c : cfg.channels)
     chat_cfg.rooms.push_back(c.room);
   chat_cfg.backfill_since_ms = backfill_since;

@@ -349,6 +349,40 @@ chat_gateway::~chat_gateway() {
 
 caf::error chat_gateway::open() {
   auto& i = *impl_;
+  if (i.cfg.auth_token.empty() && !i.cfg.username.empty()) {
+    // Password login: Rocket.Chat answers {"status":"success","data":{"userId","authToken",...}}, or 401
+    // {"status":"error","error":"Unauthorized"}; a user with two-factor authentication gets 400 totp-required.
+    auto login_err = wait_io(i.runtime, i.cfg.open_timeout, [&i](std::function<void(caf::error)> done) {
+      http_request req;
+      req.system = "rocketchat";
+      req.method = http_method::post;
+      req.url = i.cfg.base_url + "/api/v1/login";
+      req.body = nlohmann::json{{"user", i.cfg.username}, {"password", i.cfg.password}}.dump();
+      i.runtime.http().request(std::move(req), [&i, done](http_result r) {
+        api_error e;
+        if (classify_http_failure(r, e)) {
+          auto j = nlohmann::json::parse(r.response.body, nullptr, false);
+          std::string what = j.is_object() ? j.value("errorType", j.value("error", std::string{})) : std::string{};
+          if (what == "totp-required")
+            return done(make_error(ec::chat_failed, "POST login as " + i.cfg.username +
+                                                        ": the user has two-factor authentication; use a personal "
+                                                        "access token (rocketchat.user_id + auth_token)"));
+          return done(make_error(ec::chat_failed, "POST login as " + i.cfg.username + ": " + describe(e)));
+        }
+        auto j = nlohmann::json::parse(r.response.body, nullptr, false);
+        const nlohmann::json* data = j.is_object() && j.contains("data") ? &j["data"] : nullptr;
+        if (!data || !data->is_object() || !data->contains("userId") || !(*data)["userId"].is_string() ||
+            !data->contains("authToken") || !(*data)["authToken"].is_string())
+          return done(make_error(ec::chat_failed, "POST login as " + i.cfg.username + ": unexpected answer"));
+        i.cfg.user_id = (*data)["userId"].get<std::string>();
+        i.cfg.auth_token = (*data)["authToken"].get<std::string>();
+        done({});
+      });
+    });
+    if (login_err)
+      return login_err;
+    spdlog::info("chat gateway: logged in to Rocket.Chat as {} with its password", i.cfg.username);
+  }
   auto err = wait_io(i.runtime, i.cfg.open_timeout, [&i](std::function<void(caf::error)> done) {
     i.rest = std::make_unique<rocketchat_rest>(i.runtime.http(), i.cfg.base_url,
                                                rc_credentials{i.cfg.user_id, i.cfg.auth_token});

@@ -43,6 +43,10 @@ struct chat_gateway_config {
   std::string base_url;   // server root, e.g. "http://127.0.0.1:3000"
   std::string user_id;    // X-User-Id
   std::string auth_token; // X-Auth-Token (PAT), also the DDP resume token
+  // The other login: when `auth_token` is empty, open() logs in with POST /api/v1/login {user, password} and uses
+  // the answer's userId and authToken (a login token, also the DDP resume token) from then on.
+  std::string username;
+  std::string password; // secret
   std::vector<std::string> rooms; // room names
   std::int64_t backfill_since_ms = 0; // 0: no backfill on the first subscription
   // Realtime tuning (the ddp_session defaults; see io/ddp_session.hpp).

@@ -176,5 +176,36 @@ TEST_F(ChatGateway, APostToARoomThatIsNotConfiguredIsUnknownRoom) {
   chat.stop();
 }
 
+TEST_F(ChatGateway, APasswordLoginGetsALoginTokenThatServesRestAndTheRealtimeSession) {
+  cfg.user_id.clear();
+  cfg.auth_token.clear();
+  cfg.username = "dutydesk";
+  cfg.password = "dutydesk-pass"; // the seed's bot password
+  io::chat_gateway chat{sys, runtime, cfg};
+  auto err = chat.open();
+  ASSERT_FALSE(err) << dutydesk::describe(err);
+  EXPECT_EQ(chat.bot_username(), "dutydesk");
+  connect(chat, {"cicd-support"}); // live over DDP with the login token as the resume token
+  auto root = post_as("alice", "cicd-support", "react to me");
+  ASSERT_TRUE(next_event(root));
+  auto [ok, react_err] = ask<bool>(chat.actor(), atom::react_v, actors::chat_reaction{"k/pw", root, ":eyes:", true});
+  EXPECT_FALSE(react_err) << dutydesk::describe(react_err); // REST with the login token
+  chat.stop();
+}
+
+TEST_F(ChatGateway, AWrongPasswordIsRefusedAtOpenWithoutShowingIt) {
+  cfg.user_id.clear();
+  cfg.auth_token.clear();
+  cfg.username = "dutydesk";
+  cfg.password = "not-the-password";
+  io::chat_gateway chat{sys, runtime, cfg};
+  auto err = chat.open();
+  ASSERT_TRUE(err);
+  auto text = dutydesk::describe(err);
+  EXPECT_NE(text.find("POST login as dutydesk"), std::string::npos) << text;
+  EXPECT_NE(text.find("401"), std::string::npos) << text;
+  EXPECT_EQ(text.find("not-the-password"), std::string::npos) << text;
+}
+
 } // namespace
 } // namespace dutydesk::test
