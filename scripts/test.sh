@@ -137,6 +137,7 @@ stage "packaging: docker/ and deploy/kubernetes/ (no engine or cluster here; tes
 script_suite deploy-docker python3 "$root/tests/deploy/check_docker.py" "$root/build/app/dutydesk" \
   "$root/build/sim/dutydesk-sim" --build-dir "$root/build-image"
 cli_suite deploy-kubernetes "$root/tests/deploy/check_kubernetes.sh"
+script_suite deploy-rocketchat-init bash "$root/tests/deploy/rocketchat_init_test.sh" "$root/build/sim/dutydesk-sim"
 
 if [[ $fast -eq 0 ]]; then
   stage "fuzz smoke (libFuzzer + ASan/UBSan, clang; 15 s per target)"
