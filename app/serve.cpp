@@ -38,6 +38,7 @@
 #include "io/oncall_gateway.hpp"
 #include "metrics/exposer.hpp"
 #include "metrics/registry.hpp"
+#include "storage/instance_lock.hpp"
 #include "storage/open.hpp"
 
 namespace dutydesk::app {
@@ -109,6 +110,15 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
     return config::exit_code::storage_error;
   }
   std::shared_ptr<storage::store> store = std::move(*opened);
+  // One serve per store (storage/instance_lock.hpp): held until serve returns.
+  auto where = storage::parse_store_url(cfg.storage.url);
+  auto lock = where ? storage::instance_lock::acquire(*where)
+                    : storage::result<std::unique_ptr<storage::instance_lock>>(where.err());
+  if (!lock) {
+    err << "dutydesk serve: " << lock.err().message << '\n';
+    return config::exit_code::storage_error;
+  }
+  spdlog::info("storage: this serve holds the store's instance lock ({})", (*lock)->describe());
 
   serve_config sys_cfg;
   caf::actor_system sys{sys_cfg};
@@ -347,6 +357,7 @@ int serve(const config::config& cfg, std::ostream& out, std::ostream& err) {
                        {"backfill_since", backfill_since},
                        {"live", chat.stats().lives > 0},
                        {"metrics", cfg.metrics.listen.host + ":" + std::to_string(exposer.port())},
+                       {"http", cfg.http.listen.host + ":" + std::to_string(http.port())},
                        {"events", relays ? relays->sinks() : std::vector<std::string>{}},
                        {"feedback", cfg.feedback.enabled}};
   for (const auto& c : cfg.channels)

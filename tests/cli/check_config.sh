@@ -146,6 +146,17 @@ run serve --config "$TMP/norc.yaml"
 expect_rc "serve with Rocket.Chat unreachable" 6
 if grep -qF "dutydesk serve: cannot start the Rocket.Chat connection:" "$TMP/err"; then ok; else
   fail "serve with Rocket.Chat unreachable: no message"; fi
+# One serve per store: while another process holds the store's lock file (here flock(1), as a running serve does),
+# serve refuses at once with exit 5 and says what to do; once it is released, serve gets past the store again.
+exec {lockfd}>"$TMP/serve-norc.db.lock"
+flock -n "$lockfd"
+echo 4242 >&"$lockfd"
+run serve --config "$TMP/norc.yaml"
+expect_rc "serve on a store another serve holds" 5
+expect_line "serve on a store another serve holds" err 1 "dutydesk serve: another dutydesk serve uses this store (pid 4242); its lock file is $TMP/serve-norc.db.lock. Run one dutydesk per store."
+exec {lockfd}>&-
+run serve --config "$TMP/norc.yaml"
+expect_rc "serve after the other serve released the store" 6
 run serve --config "$DATA/bad.yaml"
 expect_rc "serve bad config" 1
 expect_line "serve bad config" err 1 "$DATA/bad.yaml:3:8: rocketchat.url: invalid URL 'ftp://127.0.0.1:3000': scheme must be http or https"

@@ -366,6 +366,10 @@ export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', bef
   stack.start = async () => {
     stack.dd = startDutydesk(bin, stack.configPath, stack.logPath);
     stack.readyLine = await stack.dd.ready;
+    // The ready line names the bound listeners (every test checks it here).
+    for (const [key, port] of [['http', httpPort], ['metrics', metricsPort]]) {
+      if (stack.readyLine[key] !== `127.0.0.1:${port}`) throw new Error(`ready line ${key}: ${stack.readyLine[key]}, expected 127.0.0.1:${port}`);
+    }
     // dutydesk prints its ready line before its realtime connection subscribes; on a fresh database a message
     // posted in between is never seen (reported). Tests wait for the bot's room subscriptions unless told not to.
     if (waitRealtime) await waitRealtimeSubs(stack.ctl, stack.log);
