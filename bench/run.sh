@@ -51,16 +51,21 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 run="$out/run-$(date -u +%Y%m%dT%H%M%SZ)-$bot-$$"
 mkdir -p "$run"
-sim_pid="" bot_pid=""
+sim_pid="" bot_pid="" load_pid=""
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
   trap - EXIT INT TERM
   local p
-  for p in "$bot_pid" "$sim_pid"; do
+  for p in "$load_pid" "$bot_pid" "$sim_pid"; do
     if [[ -n "$p" ]]; then kill "$p" 2>/dev/null || true; fi
   done
-  for p in "$bot_pid" "$sim_pid"; do
-    if [[ -n "$p" ]]; then wait "$p" 2>/dev/null || true; fi
+  # Poll rather than `wait`: inside a signal's trap bash's wait can return before the child is gone (dutydesk
+  # takes a second or two to stop its actors). SIGKILL after 15 s.
+  for p in "$load_pid" "$bot_pid" "$sim_pid"; do
+    [[ -n "$p" ]] || continue
+    for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$p" 2>/dev/null; then echo "run.sh: $p did not stop in 15 s; SIGKILL" >&2; kill -9 "$p" 2>/dev/null || true; fi
+    wait "$p" 2>/dev/null || true
   done
 }
 trap cleanup EXIT
@@ -121,6 +126,9 @@ status=0
 node "$root/bench/load.mjs" --control "$control" --workload "$run/workload.json" --bot "$bot" --pid "$bot_pid" \
   --sim-pid "$sim_pid" --requests "$requests" --rate "$rate" --replies "$replies" --concurrency "$concurrency" \
   --timeout "$timeout" --clk-tck "$(getconf CLK_TCK)" --commit "$commit$dirty" --store "$store" \
-  ${metrics:+--metrics "$metrics"} --csv "$out/results.csv" || status=$?
+  ${metrics:+--metrics "$metrics"} --csv "$out/results.csv" &
+load_pid=$!  # in the background, so that a signal runs the trap at once (bash defers it for a foreground child)
+wait "$load_pid" || status=$?
+load_pid=""
 kill -0 "$bot_pid" 2>/dev/null || { echo "run.sh: the bot died during the run; see $run/bot.log" >&2; status=1; }
 exit "$status"
