@@ -11,6 +11,7 @@ const char* to_string(ec x) {
     case ec::not_found: return "not_found";
     case ec::unavailable: return "unavailable";
     case ec::storage_unavailable: return "storage_unavailable";
+    case ec::chat_rejected: return "chat_rejected";
   }
   return "unknown";
 }

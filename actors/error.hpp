@@ -26,6 +26,9 @@ enum class ec : std::uint8_t {
   /// The database could not be reached (the storage actor retries these itself; callers see one only when it gave
   /// up because the process is stopping).
   storage_unavailable,
+  /// Rocket.Chat refused this call for good (a 4xx other than 401/429, e.g. an emoji the server does not know):
+  /// repeating it cannot help.
+  chat_rejected,
 };
 
 /// "storage_failed", "chat_failed", ...

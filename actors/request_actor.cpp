@@ -120,7 +120,19 @@ void react(self_ptr self, std::string key, std::string emoji, bool add) {
             mark_done(self, msg.key, msg.message_id);
             next(self);
           },
-          on_error(self));
+          [self, msg](caf::error& err) {
+            // A reaction Rocket.Chat refuses for good (an unknown emoji in `statuses`) is not worth the request:
+            // it goes on without it, and the log says what to fix.
+            if (err.category() == caf::atom("dutydesk") && err.code() == static_cast<std::uint8_t>(ec::chat_rejected)) {
+              spdlog::error("request {}: Rocket.Chat refuses the reaction {} ({}); going on without it. Check the "
+                            "status emoji in the config",
+                            request_id(self->state), msg.emoji, describe(err));
+              mark_done(self, msg.key, "rejected");
+              next(self);
+              return;
+            }
+            fail(self, std::move(err));
+          });
     },
     [self](const std::string&) { next(self); });
 }

@@ -145,6 +145,8 @@ struct chat_gateway::impl {
       c.ok = res.ok();
       if (!res.ok()) {
         c.error = "chat.react: " + describe(res.error());
+        if (res.error().code == api_errc::rejected)
+          c.code = ec::chat_rejected;
         count(&chat_gateway_stats::failures);
       }
       caf::anon_send(actor, atom::done_v, corr, std::move(c));

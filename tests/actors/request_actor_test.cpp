@@ -474,6 +474,19 @@ TEST_F(RequestActor, chat_failure_exits_with_the_error) {
   EXPECT_EQ(*reason, make_error(ec::chat_failed)) << describe(*reason);
 }
 
+TEST_F(RequestActor, a_reaction_rocketchat_refuses_for_good_is_skipped_and_the_request_goes_on) {
+  chat->rejected_emoji = {":new:"};
+  auto h = created();
+  EXPECT_EQ(chat->calls, (std::vector<std::string>{"react+ :new:", "post R1/intro"})); // the intro is still posted
+  EXPECT_FALSE(down_reason());
+  ASSERT_EQ(store->saves.size(), 1u);
+  EXPECT_NE(std::find(store->dones.begin(), store->dones.end(), std::make_pair(std::string{"R1/status/0-add"},
+                                                                                 std::string{"rejected"})),
+            store->dones.end());
+  EXPECT_TRUE(say(h, "mia", "!dd status in_progress")); // and it keeps working
+  EXPECT_EQ(stored().status, "in_progress");
+}
+
 TEST_F(RequestActor, chat_failure_answers_the_pending_reply_with_the_error) {
   auto h = created();
   chat->fail_next = 1;

@@ -176,6 +176,20 @@ TEST_F(ChatGateway, APostToARoomThatIsNotConfiguredIsUnknownRoom) {
   chat.stop();
 }
 
+TEST_F(ChatGateway, AReactionWithAnEmojiTheServerDoesNotKnowIsRejectedForGood) {
+  io::chat_gateway chat{sys, runtime, cfg};
+  ASSERT_FALSE(chat.open());
+  connect(chat, {"cicd-support"});
+  auto root = post_as("alice", "cicd-support", "react with nonsense");
+  ASSERT_TRUE(next_event(root));
+  auto [ok, err] = ask<bool>(chat.actor(), atom::react_v, actors::chat_reaction{"k/x", root, ":no_such_emoji_here:", true});
+  ASSERT_TRUE(err);
+  // chat_rejected, not chat_failed: the request actor goes on without the reaction instead of failing.
+  EXPECT_EQ(err, make_error(ec::chat_rejected)) << dutydesk::describe(err);
+  EXPECT_NE(dutydesk::describe(err).find("Invalid emoji"), std::string::npos) << dutydesk::describe(err);
+  chat.stop();
+}
+
 TEST_F(ChatGateway, APasswordLoginGetsALoginTokenThatServesRestAndTheRealtimeSession) {
   cfg.user_id.clear();
   cfg.auth_token.clear();

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ struct chat_log {
   std::vector<std::string> calls;               // "post <key>", "react+ <emoji>", "react- <emoji>", "dm <user>"
   std::map<std::string, std::string> ids;       // key -> message id ("m1", "m2", ... in order of first use)
   int fail_next = 0;                            // the next N calls answer ec::chat_failed
+  std::set<std::string> rejected_emoji;         // reactions with these answer ec::chat_rejected (as an unknown emoji)
   int failed = 0;                               // how many calls failed
 
   /// The message id for `key`: the same key gives the same id, as the adapter derives ids from keys.
@@ -79,6 +81,8 @@ inline actors::chat_actor::behavior_type fake_chat(actors::chat_actor::pointer, 
       log->reactions.push_back(x);
       if (log->should_fail())
         return make_error(ec::chat_failed, "fake chat: react " + x.key);
+      if (log->rejected_emoji.count(x.emoji))
+        return make_error(ec::chat_rejected, "chat.react: rejected (HTTP 400): Invalid emoji provided.");
       return true;
     },
     [log](atom::dm, actors::chat_dm& x) -> caf::result<actors::posted> {
