@@ -452,6 +452,10 @@ int run_server(const server_options& options) {
       return 1;
     }
   }
+  // The io_context outlives the simulator: the simulator's DDP sessions hold websocket streams, which unregister from
+  // the io_context's websocket service when they are destroyed (the other order segfaulted at every stop after a
+  // realtime client had connected).
+  net::io_context ioc{1};
   system_clock clock;
   id_source ids{options.random_seed};
   simulator sim{clock, ids};
@@ -461,7 +465,6 @@ int run_server(const server_options& options) {
     std::cerr << "dutydesk-sim: bad seed " << options.seed_path << ": " << e.what() << "\n";
     return 1;
   }
-  net::io_context ioc{1};
   server_state st{ioc, sim};
   for (auto* jira : {&sim.jira_dc(), &sim.jira_cloud()}) {
     jira->set_outbound([&ioc, jira](outbound_call call) {

@@ -388,8 +388,12 @@ export async function startStack({ bin, remindCicd = '3s', remindDba = '1h', bef
       } catch { /* not serving /metrics (yet or any more): nothing to keep */ }
     }
     await stop(stack.dd?.proc);
-    await stop(stack.sim?.proc);
+    const sim = stack.sim?.proc;
+    const simRunning = sim && sim.exitCode === null && sim.signalCode === null;
+    await stop(sim);
     if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+    // A simulator asked to stop must stop cleanly (it once segfaulted at every stop after a realtime client).
+    if (simRunning && sim.exitCode !== 0) throw new Error(`dutydesk-sim stopped with exit code ${sim.exitCode}, signal ${sim.signalCode}`);
   };
   try {
     await stack.start();
