@@ -266,6 +266,13 @@ struct jira_bridge::impl {
         r->out.rate_limited = true;
         r->out.retry_in = e.retry_after.value_or(std::chrono::seconds(30));
         break;
+      case api_errc::auth:
+        // Jira refuses dutydesk's credentials (an expired or revoked token): nothing is wrong with the row, so it
+        // waits like in an outage instead of failing for good; it goes through once the token works again.
+        spdlog::error("jira: Jira refuses dutydesk's credentials ({}); {} waits. Fix jira.auth (a restart reads "
+                      "the config again)",
+                      describe(e), r->op.key);
+        [[fallthrough]];
       case api_errc::transport:
       case api_errc::server: {
         r->out.v = jira_outcome::verdict::retry;

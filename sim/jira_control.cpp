@@ -148,6 +148,20 @@ http_response jira_sim::control(const http_request& req) {
                     {"displayName", u.display_name}, {"email", u.email}});
     return control_reply(200, xs);
   }
+  // POST /tokens {"user": NAME, "token": T}: gives the user a new personal access token / API token ("" revokes it),
+  // as an administrator rotating or revoking a token does; the old one answers 401 from then on.
+  if (r == "tokens" && seg.size() == 1 && m == "POST") {
+    auto u = find_user_by_name(body.value("user", std::string{}));
+    if (!u)
+      return control_error(404, "unknown user");
+    auto& x = users_[*u];
+    if (!x.token.empty())
+      user_by_token_.erase(x.token);
+    x.token = body.value("token", std::string{});
+    if (!x.token.empty())
+      user_by_token_[x.token] = *u;
+    return control_reply(200, {{"user", x.name}, {"has_token", !x.token.empty()}});
+  }
   // GET /statuses: the seeded statuses in their order (the live page's board columns).
   if (r == "statuses" && seg.size() == 1 && m == "GET") {
     json xs = json::array();

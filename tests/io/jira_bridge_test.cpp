@@ -413,6 +413,35 @@ TEST_F(jira_bridge_test, the_poll_does_not_route_the_status_an_own_queued_transi
 // Found by the chaos run (seed 11): a walk that explored from In Progress to Waiting for customer met a 503 on its
 // next step; the retry started with nothing visited and walked back through In Progress (In Progress → Waiting →
 // In Progress → Done → To Do). The retry goes on from what the walk had visited.
+TEST_F(jira_bridge_test, a_token_revoked_while_running_makes_rows_wait_not_fail_and_they_go_through_once_it_works) {
+  auto key = create_linked("REQ9");
+  ASSERT_FALSE(key.empty());
+  auto revoke = control(http_method::post, "/control/jira-dc/tokens", {{"user", "dutybot"}, {"token", ""}});
+  ASSERT_EQ(revoke["_status"], 200) << revoke.dump();
+  domain::jira_action comment = action("REQ9/jira/comment/m1", domain::jira_kind::comment);
+  comment.message_id = "m1";
+  comment.author = "bob";
+  comment.author_name = "Bob Smith";
+  comment.text = "still broken";
+  store_request("REQ9", {comment});
+  caf::anon_send(bridge_->actor(), atom::tick_v);
+  // The comment is refused (401) and retried: it stays queued, with the reason.
+  ASSERT_TRUE(test::run_until(ioc, [&] {
+    auto xs = ops();
+    return xs.size() == 1 && xs[0].last_error && xs[0].last_error->find("401") != std::string::npos;
+  }, 20s));
+  EXPECT_EQ(bridge_->stats().ops_failed, 0u);
+  // The token works again: the row goes through, once.
+  auto restore = control(http_method::post, "/control/jira-dc/tokens",
+                         {{"user", "dutybot"}, {"token", "jira-bot-token-0000000000000000"}});
+  ASSERT_EQ(restore["_status"], 200) << restore.dump();
+  ASSERT_TRUE(test::run_until(ioc, [&] { return ops().empty(); }, 30s));
+  auto issue = control(http_method::get, "/control/jira-dc/issues/" + key);
+  ASSERT_EQ(issue["comments"].size(), 1u) << issue.dump();
+  EXPECT_EQ(issue["comments"][0]["body"], "Bob Smith (@bob) in Rocket.Chat: still broken");
+  EXPECT_EQ(bridge_->stats().ops_failed, 0u);
+}
+
 TEST_F(jira_bridge_test, a_transition_walk_retried_after_a_5xx_does_not_walk_back_through_a_status_it_visited) {
   auto key = create_linked("REQ8");
   ASSERT_FALSE(key.empty());
