@@ -49,6 +49,10 @@ struct serve_config : caf::actor_system_config {
   serve_config() {
     // Two cores is the norm where dutydesk runs next to Rocket.Chat; the actors are light, I/O has its own thread.
     set("scheduler.max-threads", 2);
+    // The sharing policy: idle workers wait on a condition variable. CAF's default work stealing polls with 50 us
+    // sleeps while idle, which took a third of serve's CPU under load (bench/run.sh --requests 1000 --rate max:
+    // 80-84 -> 105-112 requests/s, 12.6-13.0 -> 8.6-9.1 CPU s; BENCHMARKS.md).
+    set("scheduler.policy", caf::atom("sharing"));
     add_error_category(caf::atom("dutydesk"), [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
       std::string result = to_string(static_cast<ec>(code));
       if (ctx.match_elements<std::string>() && !ctx.get_as<std::string>(0).empty())
