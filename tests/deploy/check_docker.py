@@ -177,25 +177,15 @@ def owning_package(path):
 
 
 def apt_closure(pkgs):
+    """The packages and everything they Depend or Pre-Depend on, recursively (apt-cache, offline)."""
     r = run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
-             "--no-breaks", "--no-replaces", "--no-enhances", "--no-pre-depends", *pkgs])
+             "--no-breaks", "--no-replaces", "--no-enhances", *pkgs])
     out = set(pkgs)
     for line in r.stdout.splitlines():
         line = line.strip()
         if line.startswith(("Depends:", "PreDepends:")):
             line = line.split(":", 1)[1].strip()
         if line and not line.startswith("<") and " " not in line:
-            out.add(line.split(":")[0])
-    # Pre-Depends count too (e.g. libc6 for most); ask for them in a second pass without the filter.
-    r = run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
-             "--no-breaks", "--no-replaces", "--no-enhances", *pkgs])
-    for line in r.stdout.splitlines():
-        line = line.strip()
-        if line.startswith(("Depends:", "PreDepends:")):
-            name = line.split(":", 1)[1].strip()
-            if not name.startswith("<"):
-                out.add(name.split(":")[0])
-        elif line and not line.startswith("<") and " " not in line:
             out.add(line.split(":")[0])
     return out
 

@@ -97,6 +97,16 @@ protected:
     return a;
   }
 
+  /// The comment action of Bob's chat reply `message_id` in request `req`.
+  domain::jira_action bob_comment(const std::string& req, const std::string& message_id, const std::string& text) {
+    auto a = action(req + "/jira/comment/" + message_id, domain::jira_kind::comment);
+    a.message_id = message_id;
+    a.author = "bob";
+    a.author_name = "Bob Smith";
+    a.text = text;
+    return a;
+  }
+
   std::vector<storage::jira_op> ops() {
     std::vector<storage::jira_op> result;
     self->request(storage_, 10s, atom::jira_v, actors::jira_ops_query{100})
@@ -221,16 +231,8 @@ TEST_F(jira_bridge_test, a_fresh_create_fills_the_service_field_and_a_retried_co
                     {"properties", nlohmann::json::array({{{"key", "dutydesk"},
                                                            {"value", {{"chatMessageId", "m1"}, {"origin", "chat"}}}}})}});
   ASSERT_EQ(c["_status"], 201) << c.dump();
-  domain::jira_action comment = action("REQ2/jira/comment/m1", domain::jira_kind::comment);
-  comment.message_id = "m1";
-  comment.author = "bob";
-  comment.author_name = "Bob Smith";
-  comment.text = "checking the runner";
-  domain::jira_action second = action("REQ2/jira/comment/m2", domain::jira_kind::comment);
-  second.message_id = "m2";
-  second.author = "bob";
-  second.author_name = "Bob Smith";
-  second.text = "found it";
+  auto comment = bob_comment("REQ2", "m1", "checking the runner");
+  auto second = bob_comment("REQ2", "m2", "found it");
   store_request("REQ2", {comment, second});
   mark_attempted("REQ2/jira/comment/m1");
   caf::anon_send(bridge_->actor(), atom::tick_v);
@@ -418,11 +420,7 @@ TEST_F(jira_bridge_test, a_token_revoked_while_running_makes_rows_wait_not_fail_
   ASSERT_FALSE(key.empty());
   auto revoke = control(http_method::post, "/control/jira-dc/tokens", {{"user", "dutybot"}, {"token", ""}});
   ASSERT_EQ(revoke["_status"], 200) << revoke.dump();
-  domain::jira_action comment = action("REQ9/jira/comment/m1", domain::jira_kind::comment);
-  comment.message_id = "m1";
-  comment.author = "bob";
-  comment.author_name = "Bob Smith";
-  comment.text = "still broken";
+  auto comment = bob_comment("REQ9", "m1", "still broken");
   store_request("REQ9", {comment});
   caf::anon_send(bridge_->actor(), atom::tick_v);
   // The comment is refused (401) and retried: it stays queued, with the reason.
